@@ -1,0 +1,48 @@
+"""services/record: the shared care record, the FHIR store every service reads and writes.
+
+Owns the FHIR REST interface over ``shared.storage``. It must not call other services; they
+learn of changes through subscriptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+
+from services.record.routes import router
+from shared.http.errors import install_error_handlers
+from shared.http.limits import BodySizeLimit
+from shared.settings import RecordSettings
+from shared.storage.database import Database
+
+
+def create_app(settings: RecordSettings | None = None) -> FastAPI:
+    settings = settings or RecordSettings()
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="OneStory shared care record",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "service": "record"})
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""FHIR knowledge without I/O: search parameters, FHIRPath, index values, query parsing."""

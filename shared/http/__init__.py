@@ -1,0 +1,1 @@
+"""FHIR over HTTP, shared by the gateway and every service: formats, limits, errors."""

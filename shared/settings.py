@@ -1,0 +1,47 @@
+"""One settings object per process, read from ONESTORY_* environment variables.
+
+Every service builds its own subclass of ``Settings``; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".onestory")
+
+
+class Settings(BaseSettings):
+    """What every OneStory process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTORY_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    # OpenTelemetry: "none", "console" or "otlp" (then OTEL_EXPORTER_OTLP_ENDPOINT applies).
+    telemetry_exporter: Literal["none", "console", "otlp"] = "none"
+    log_level: str = "INFO"
+
+
+class RecordSettings(Settings):
+    """The shared care record (services/record)."""
+
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8081
+    # The public FHIR base (e.g. https://record.example.nhs.uk/fhir); derived from each
+    # request's Host and X-Forwarded-* headers when empty.
+    base_url: str = ""
+    max_body_bytes: int = 10 * 1024 * 1024
+    default_page_size: int = 50
+    max_page_size: int = 1000
+    database_pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _default_database(self) -> RecordSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'record.db'}"
+        return self

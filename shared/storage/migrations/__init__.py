@@ -1,0 +1,1 @@
+"""Alembic migrations of the record's schema, for PostgreSQL and SQLite alike."""

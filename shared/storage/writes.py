@@ -1,0 +1,175 @@
+"""Writing resources: a new version row, the current row, and the index rows, together.
+
+Callers hold the transaction; these functions only issue statements inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.fhir.indexvalues import IndexValues
+from shared.storage.rows import StoredResource
+from shared.storage.schema import (
+    INDEX_TABLES,
+    idx_date,
+    idx_number,
+    idx_quantity,
+    idx_reference,
+    idx_string,
+    idx_token,
+    idx_uri,
+    resource,
+    resource_version,
+)
+
+_TABLE_OF_KIND = {
+    "strings": idx_string,
+    "tokens": idx_token,
+    "references": idx_reference,
+    "dates": idx_date,
+    "numbers": idx_number,
+    "quantities": idx_quantity,
+    "uris": idx_uri,
+}
+
+
+def _encode(body: dict[str, Any]) -> str:
+    return orjson.dumps(body).decode()
+
+
+async def insert_new(
+    connection: AsyncConnection,
+    body: dict[str, Any],
+    *,
+    last_updated: int,
+    index: IndexValues,
+) -> StoredResource:
+    """Store version 1 of a resource whose ``id`` and ``meta`` are already set."""
+    content = _encode(body)
+    result = await connection.execute(
+        insert(resource)
+        .values(
+            resource_type=body["resourceType"],
+            id=body["id"],
+            version=1,
+            last_updated=last_updated,
+            deleted=False,
+            content=content,
+        )
+        .returning(resource.c.pk)
+    )
+    stored = StoredResource(
+        result.scalar_one(), body["resourceType"], body["id"], 1, last_updated, False, content
+    )
+    await _record_version(connection, stored, "create")
+    await _write_index(connection, stored, index)
+    return stored
+
+
+async def replace(
+    connection: AsyncConnection,
+    current: StoredResource,
+    body: dict[str, Any],
+    *,
+    last_updated: int,
+    index: IndexValues,
+) -> StoredResource:
+    """Store the next version of an existing (or deleted) resource."""
+    content = _encode(body)
+    stored = StoredResource(
+        current.pk,
+        current.resource_type,
+        current.id,
+        current.version + 1,
+        last_updated,
+        False,
+        content,
+    )
+    await _set_current(connection, stored)
+    await _record_version(connection, stored, "update")
+    await _clear_index(connection, current.pk)
+    await _write_index(connection, stored, index)
+    return stored
+
+
+async def mark_deleted(
+    connection: AsyncConnection, current: StoredResource, *, last_updated: int
+) -> StoredResource:
+    """A new version that says the resource is gone; its index rows go with it."""
+    stored = StoredResource(
+        current.pk,
+        current.resource_type,
+        current.id,
+        current.version + 1,
+        last_updated,
+        True,
+        current.content,
+    )
+    await _set_current(connection, stored)
+    await _record_version(connection, stored, "delete")
+    await _clear_index(connection, current.pk)
+    return stored
+
+
+async def current_for_update(
+    connection: AsyncConnection, resource_type: str, resource_id: str, *, lock: bool
+) -> StoredResource | None:
+    """The current row, locked against concurrent writers when ``lock`` (PostgreSQL)."""
+    query = select(resource).where(
+        resource.c.resource_type == resource_type, resource.c.id == resource_id
+    )
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    return StoredResource.from_row(row) if row else None
+
+
+async def _set_current(connection: AsyncConnection, stored: StoredResource) -> None:
+    await connection.execute(
+        update(resource)
+        .where(resource.c.pk == stored.pk)
+        .values(
+            version=stored.version,
+            last_updated=stored.last_updated,
+            deleted=stored.deleted,
+            content=stored.content,
+        )
+    )
+
+
+async def _record_version(connection: AsyncConnection, stored: StoredResource, method: str) -> None:
+    await connection.execute(
+        insert(resource_version).values(
+            resource_pk=stored.pk,
+            resource_type=stored.resource_type,
+            id=stored.id,
+            version=stored.version,
+            last_updated=stored.last_updated,
+            method=method,
+            content=stored.content,
+        )
+    )
+
+
+async def _clear_index(connection: AsyncConnection, pk: int) -> None:
+    for table in INDEX_TABLES:
+        await connection.execute(delete(table).where(table.c.res_pk == pk))
+
+
+async def _write_index(
+    connection: AsyncConnection, stored: StoredResource, index: IndexValues
+) -> None:
+    for kind, table in _TABLE_OF_KIND.items():
+        values = getattr(index, kind)
+        if not values:
+            continue
+        rows = [
+            {"res_pk": stored.pk, "resource_type": stored.resource_type, **asdict(value)}
+            for value in values
+        ]
+        await connection.execute(insert(table), rows)
