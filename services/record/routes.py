@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -15,6 +16,8 @@ from services.record.writes import RecordWriter, WriteResult
 from shared.errors import FhirError, bad_request, outcome
 from shared.fhir.validation import parse_json, parse_resource, validate
 from shared.http.fhirjson import JSON_PATCH, prefer, require_content_type
+
+FORM = "application/x-www-form-urlencoded"
 
 router = APIRouter(prefix="/fhir")
 
@@ -78,10 +81,17 @@ async def search_type(type_name: str, request: Request, ctx: Ctx) -> Response:
 @router.post("/{type_name}/_search")
 async def search_type_by_post(type_name: str, request: Request, ctx: Ctx) -> Response:
     resource_type = resource_type_of(type_name)
-    require_content_type(request, "application/x-www-form-urlencoded")
-    form = await request.form()
-    params = [*ctx.params, *((k, str(v)) for k, v in form.multi_items())]
-    return await _search(request, ctx, resource_type, params)
+    require_content_type(request, FORM)
+    return await _search(request, ctx, resource_type, [*ctx.params, *await _form(request)])
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of a form-encoded body (parsed here: no multipart library needed)."""
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_request("The form body is not UTF-8") from error
+    return parse_qsl(text, keep_blank_values=True)
 
 
 async def _search(

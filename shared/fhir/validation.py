@@ -128,3 +128,13 @@ def all_resource_types() -> tuple[str, ...]:
 
     names = (name.removesuffix("Type") for name in dir(fhirtypes) if name.endswith("Type"))
     return tuple(sorted(name for name in names if is_resource_type(name)))
+
+
+class _ResourceTypes:
+    """``name in RESOURCE_TYPES``: is it a FHIR R4B resource type? Loads models lazily."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and is_resource_type(name)
+
+
+RESOURCE_TYPES = _ResourceTypes()

@@ -1,0 +1,78 @@
+"""Fixtures for every test: databases on both engines and the record as a real process.
+
+Tests that take ``record`` or ``fhir`` run once on SQLite and once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from shared.storage.database import Database
+from tests.support.postgres import SKIP_REASON, admin_url, drop_database, fresh_database
+from tests.support.services import RunningService, record_service
+
+FHIR_JSON = "application/fhir+json"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _migrated(url: str) -> str:
+    database = Database(url)
+    await database.migrate()
+    await database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[str]:
+    url, cluster = admin_url()
+    if url is None:
+        pytest.skip(SKIP_REASON)
+    yield url
+    if cluster is not None:
+        cluster.stop()
+
+
+def make_postgres_database(admin: str, label: str) -> str:
+    name = f"onestory_test_{label}_{_worker()}_{os.getpid()}"
+    return asyncio.run(_migrated(asyncio.run(fresh_database(admin, name))))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin: str) -> Iterator[str]:
+    url = make_postgres_database(postgres_admin, "record")
+    yield url
+    asyncio.run(drop_database(postgres_admin, url.rsplit("/", 1)[1]))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "record.db"
+    return asyncio.run(_migrated(f"sqlite+aiosqlite:///{path}"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def record(database_url: str) -> Iterator[RunningService]:
+    service = record_service(database_url, max_body_bytes=str(1024 * 1024)).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+async def fhir(record: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+    async with httpx.AsyncClient(base_url=record.base + "/", headers=headers, timeout=30) as client:
+        yield client

@@ -1,0 +1,82 @@
+"""Builders of realistic test resources, each unique so tests never see each other's data."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from shared.nhs_number import NHS_NUMBER_SYSTEM, generate
+
+_rng = random.Random()
+
+
+def nhs_number() -> str:
+    return generate(_rng)
+
+
+def unique(prefix: str = "") -> str:
+    """A token unlikely to appear in any other test: for names, codes and identifiers."""
+    return prefix + uuid.uuid4().hex[:10]
+
+
+def patient(
+    *,
+    nhs: str | None = None,
+    family: str | None = None,
+    given: str = "Margaret",
+    birth_date: str = "1941-06-14",
+    postcode: str = "PO4 0LE",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs or nhs_number()}],
+        "name": [{"family": family or unique("Family"), "given": [given]}],
+        "gender": "female",
+        "birthDate": birth_date,
+        "address": [{"line": ["12 Albert Road"], "city": "Portsmouth", "postalCode": postcode}],
+        **extra,
+    }
+
+
+def observation(
+    patient_id: str,
+    *,
+    code: str = "8867-4",
+    value: float = 72,
+    effective: str = "2026-10-01T09:30:00Z",
+    unit: str = "/min",
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": effective,
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
+
+
+def condition(
+    patient_id: str, *, code: str = "44054006", onset: str = "2019-03-02"
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "onsetDateTime": onset,
+    }
