@@ -6,26 +6,34 @@ learn of changes through subscriptions.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
 
+from services.record.capability import capability_statement
 from services.record.routes import router
 from shared.http.errors import install_error_handlers
 from shared.http.limits import BodySizeLimit
 from shared.settings import RecordSettings
 from shared.storage.database import Database
+from shared.telemetry import TelemetryMiddleware, setup_telemetry
 
 
 def create_app(settings: RecordSettings | None = None) -> FastAPI:
     settings = settings or RecordSettings()
+    setup_telemetry("record", settings)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Building the CapabilityStatement loads every resource model: do it off the request
+        # path, in the background, so the first /metadata does not wait seconds.
+        warming = asyncio.get_running_loop().run_in_executor(None, capability_statement, "")
         yield
+        await warming
         await database.dispose()
 
     app = FastAPI(
@@ -45,4 +53,5 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok", "service": "record"})
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TelemetryMiddleware, service_name="record")
     return app

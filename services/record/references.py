@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,3 +60,19 @@ async def verify(connection: AsyncConnection, pending: list[PendingReference]) -
         for p in broken
     ]
     raise FhirError(422, issues[0]["diagnostics"], code="not-found", issues=issues)
+
+
+def localise(value: Any, base_url: str) -> Any:
+    """The resource with absolute references to this server made relative ("Patient/1"), so
+    one resource is always referred to one way."""
+    base = base_url.rstrip("/") + "/"
+    if isinstance(value, dict):
+        return {
+            key: child[len(base) :]
+            if key == "reference" and isinstance(child, str) and child.startswith(base)
+            else localise(child, base_url)
+            for key, child in value.items()
+        }
+    if isinstance(value, list):
+        return [localise(child, base_url) for child in value]
+    return value

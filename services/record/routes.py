@@ -145,6 +145,7 @@ async def _history(
 @router.post("/{type_name}")
 async def create(type_name: str, request: Request, ctx: Ctx) -> Response:
     resource_type = resource_type_of(type_name)
+    _no_search_parameters(ctx)
     body = await _body(request)
     _same_type(body, resource_type)
     if_none_exist = request.headers.get("if-none-exist")
@@ -282,6 +283,17 @@ def _same_type(body: dict[str, Any], resource_type: str) -> None:
     if body["resourceType"] != resource_type:
         raise bad_request(
             f"The body is a {body['resourceType']}, but the URL names {resource_type}"
+        )
+
+
+def _no_search_parameters(ctx: Ctx) -> None:
+    """A create takes its condition in If-None-Exist; criteria in the URL would be silently
+    ignored and make a duplicate, so they are refused."""
+    stray = sorted({name for name, _ in ctx.params} - {"_format", "_pretty"})
+    if stray:
+        raise bad_request(
+            f"A create takes no URL parameters ({', '.join(stray)}); "
+            "send a conditional create's criteria in the If-None-Exist header"
         )
 
 

@@ -18,7 +18,7 @@ import jsonpatch
 import jsonpointer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.record.references import PendingReference, classify, verify
+from services.record.references import PendingReference, classify, localise, verify
 from shared.errors import FhirError, bad_request, conflict, not_found
 from shared.fhir.dates import micros_to_instant
 from shared.fhir.extract import extract
@@ -118,6 +118,7 @@ class RecordWriter:
     ) -> WriteResult:
         """PATCH with a JSON Patch document, then the same rules as an update."""
         current = await self.existing(resource_type, resource_id)
+        _check_version(current, if_match_version(if_match))  # before the patch meets it
         try:
             patched = jsonpatch.apply_patch(current.resource(), operations)
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as error:
@@ -180,6 +181,8 @@ class RecordWriter:
         }
         stamped = {"resourceType": body["resourceType"], "id": body["id"], "meta": meta}
         stamped.update((k, v) for k, v in body.items() if k not in stamped)
+        if self.base_url:
+            stamped = localise(stamped, self.base_url)
         validate(stamped)
         source = f"{body['resourceType']}/{body['id']}"
         self.pending += [

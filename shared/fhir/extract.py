@@ -10,16 +10,18 @@ from the Resource-level parameters every type has.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from shared.errors import bad_request
-from shared.fhir.fhirpath import compile_path
+from shared.fhir.fhirpath import compile_path, first_elements
 from shared.fhir.indexvalues import IndexValues
 from shared.fhir.nodevalues import CONVERTERS, Converter
 from shared.fhir.searchparams import params_for
 
+_LOWER_PREFIX = re.compile(r"[a-z0-9_]+")
 # Which IndexValues list each parameter type fills, by position in ``_BUCKETS``.
 _BUCKETS = ("strings", "tokens", "references", "dates", "numbers", "quantities", "uris")
 _BUCKET_OF = {
@@ -40,6 +42,7 @@ class _Indexer(NamedTuple):
     select: Callable[[dict[str, Any]], list[Any]]
     convert: Converter
     bucket: int
+    needs: frozenset[str] | None  # top-level elements it reads; skipped if none is present
 
 
 @cache
@@ -51,8 +54,23 @@ def indexers(resource_type: str) -> tuple[_Indexer, ...]:
         if bucket is None or not param.expression:
             continue
         select = compile_path(param.expression)
-        plan.append(_Indexer(code, select, CONVERTERS[param.type], bucket))
+        needs = first_elements(param.expression)
+        plan.append(_Indexer(code, select, CONVERTERS[param.type], bucket, needs))
     return tuple(plan)
+
+
+@lru_cache(maxsize=4096)
+def _element_name(key: str) -> str:
+    """``effective`` for ``effectiveDateTime``: a JSON key up to its first capital."""
+    match = _LOWER_PREFIX.match(key)
+    return match.group() if match else key
+
+
+def _present(resource: dict[str, Any]) -> set[str]:
+    """The resource's top-level keys, and their choice-element names."""
+    names = set(resource)
+    names.update(map(_element_name, resource))
+    return names
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -65,7 +83,10 @@ def extract(resource: dict[str, Any]) -> IndexValues:
     if type(resource_type) is not str or not resource_type:
         raise bad_request("A resource must have a resourceType to be indexed")
     buckets: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-    for code, select, convert, bucket in indexers(resource_type):
+    present = _present(resource)
+    for code, select, convert, bucket, needs in indexers(resource_type):
+        if needs is not None and needs.isdisjoint(present):
+            continue
         nodes = select(resource)
         if nodes:
             out = buckets[bucket]

@@ -8,7 +8,8 @@ choice elements (``value as Quantity``, ``onset.as(dateTime)``, ``ofType(Period)
 every ``effective[x]``), ``|``, ``[n]``, ``where(...)``, ``exists()``, ``empty()``, ``not()``,
 ``first()``, ``resolve() is Type`` (by the reference text or ``Reference.type``), ``=``,
 ``!=``, ``and``, ``or``, literals and ``$this``. Anything else fails at compile time with
-``FhirPathError``.
+``FhirPathError``. ``first_elements`` tells which top-level elements an expression needs, so
+callers can skip expressions that cannot select anything in a resource.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from shared.fhir.fhirpath_parse import (
 )
 from shared.fhir.fhirpath_types import (
     CHOICE_PATHS,
+    RESOURCE_BASES,
     Resolved,
     is_type,
     resolve,
@@ -39,10 +41,9 @@ from shared.fhir.fhirpath_types import (
     values_equal,
 )
 
-__all__ = ["FhirPathError", "Step", "compile_path", "evaluate"]
+__all__ = ["FhirPathError", "Step", "compile_path", "evaluate", "first_elements"]
 
 Step = Callable[[list[Any]], list[Any]]
-RESOURCE_BASES = frozenset({"Resource", "DomainResource"})
 
 
 def _walk(items: list[Any], keys: tuple[str, ...]) -> list[Any]:
@@ -93,10 +94,8 @@ def _type_root(type_name: str, keys: tuple[str, ...] = ()) -> Step:
     return step
 
 
-def _choice(name: str, type_name: str | None) -> Step:
-    """A choice element: ``name`` + the type (``valueQuantity``), or every ``name[x]``."""
-    if type_name is not None:
-        return _members((name + type_name[:1].upper() + type_name[1:],))
+def _choice(name: str) -> Step:
+    """A choice element named without its type: every ``name[x]`` key."""
     size = len(name)
 
     def step(items: list[Any]) -> list[Any]:
@@ -152,7 +151,7 @@ class _Compiler:
             return _type_root(name), name
         child = f"{path}.{name}" if path else None
         if child in CHOICE_PATHS:
-            return _choice(name, None), child
+            return _choice(name), child
         return _members((name,)), child
 
     def invoke(self, node: Invoke, path: str | None) -> tuple[Step, str | None]:
@@ -187,7 +186,7 @@ class _Compiler:
             path = f"{path}.{name}" if path else None
             if path in CHOICE_PATHS:
                 inner, run = flush(inner), []
-                inner = _then(inner, _choice(name, None))
+                inner = _then(inner, _choice(name))
             else:
                 run.append(name)
         return flush(inner) if run or inner is None else inner, path
@@ -203,16 +202,7 @@ class _Compiler:
             inner, _ = self.compile(node.target, path)
             type_name = node.type_name
             return lambda items: [is_type(i, type_name) for i in inner(items)[:1]]
-        return self.cast(node.target, node.type_name, path)
-
-    def cast(self, target: Node, type_name: str, path: str | None) -> Step:
-        """``x as T`` / ``x.as(T)`` / ``x.ofType(T)``: only on a (choice) element."""
-        if isinstance(target, Name) and not target.name[:1].isupper():
-            return _choice(target.name, type_name)
-        if isinstance(target, Invoke) and isinstance(target.member, Name):
-            inner, _ = self.compile(target.target, path)
-            return _then(inner, _choice(target.member.name, type_name))
-        raise self.fail(f"'as {type_name}' is only supported directly on an element")
+        raise self.fail(f"'as {node.type_name}' is only supported directly on an element")
 
     def binary(self, node: Binary, path: str | None) -> Step:
         left, _ = self.compile(node.left, path)
@@ -241,6 +231,10 @@ class _Compiler:
 
 
 def _union(left: list[Any], right: list[Any]) -> list[Any]:
+    if not right and len(left) < 2:
+        return left
+    if not left and len(right) < 2:
+        return right
     out: list[Any] = []
     for item in (*left, *right):
         if not any(values_equal(item, seen) for seen in out):
@@ -305,12 +299,6 @@ def _resolve(compiler: _Compiler, call: Call, path: str | None) -> Step:
     return lambda items: [r for r in map(resolve, items) if r is not None]
 
 
-def _cast_call(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    """``as(T)``/``ofType(T)`` reached without an element before them (``$this.as(T)``)."""
-    type_name = compiler.type_argument(call)
-    return lambda items: [i for i in items if is_type(i, type_name)]
-
-
 def _is_call(compiler: _Compiler, call: Call, path: str | None) -> Step:
     type_name = compiler.type_argument(call)
     return lambda items: [is_type(i, type_name) for i in items[:1]]
@@ -323,21 +311,33 @@ _FUNCTIONS: dict[str, Callable[[_Compiler, Call, str | None], Step]] = {
     "not": _not,
     "first": _first,
     "resolve": _resolve,
-    "as": _cast_call,
-    "ofType": _cast_call,
     "is": _is_call,
 }
 
 
+def _typed(name: str, type_name: str) -> str:
+    """The JSON key of a choice element of one type: ``value`` + ``Quantity``."""
+    return name + type_name[:1].upper() + type_name[1:]
+
+
+def _lower_cast(target: Node, type_name: str) -> Node:
+    """``x.value as Quantity`` is just the element ``x.valueQuantity`` in JSON."""
+    if isinstance(target, Name) and not target.name[:1].isupper():
+        return Name(_typed(target.name, type_name))
+    if isinstance(target, Invoke) and isinstance(target.member, Name):
+        return Invoke(target.target, Name(_typed(target.member.name, type_name)))
+    return TypeOp("as", target, type_name)  # left for the compiler to refuse
+
+
 def _lower_casts(node: Node) -> Node:
-    """Rewrite ``x.as(T)``/``x.ofType(T)`` to ``x as T`` so choice elements read one key."""
+    """Rewrite casts on choice elements (``as T``, ``.as(T)``, ``.ofType(T)``) to typed keys."""
     if isinstance(node, Invoke):
         target = _lower_casts(node.target)
         member = node.member
         if isinstance(member, Call) and member.name in ("as", "ofType") and len(member.args) == 1:
             arg = member.args[0]
-            if isinstance(arg, Name) and isinstance(target, Invoke | Name):
-                return TypeOp("as", target, arg.name)
+            if isinstance(arg, Name):
+                return _lower_cast(target, arg.name)
         if isinstance(member, Call):
             member = Call(member.name, tuple(_lower_casts(a) for a in member.args))
         return Invoke(target, member)
@@ -348,7 +348,10 @@ def _lower_casts(node: Node) -> Node:
     if isinstance(node, Binary):
         return Binary(node.op, _lower_casts(node.left), _lower_casts(node.right))
     if isinstance(node, TypeOp):
-        return TypeOp(node.op, _lower_casts(node.target), node.type_name)
+        target = _lower_casts(node.target)
+        if node.op == "as":
+            return _lower_cast(target, node.type_name)
+        return TypeOp(node.op, target, node.type_name)
     return node
 
 
@@ -364,6 +367,40 @@ def compile_path(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
         return [i for i in step([resource]) if type(i) is not Resolved]
 
     return evaluate_resolving if "resolve" in expression else evaluate_compiled
+
+
+_PASS_THROUGH = frozenset({"where", "first", "resolve"})
+
+
+def _first_elements(node: Node) -> frozenset[str] | None:
+    """The elements under the root a path-shaped expression starts from; None if not a path."""
+    if isinstance(node, Binary):
+        if node.op != "|":
+            return None
+        left, right = _first_elements(node.left), _first_elements(node.right)
+        return None if left is None or right is None else left | right
+    if isinstance(node, Index):
+        return _first_elements(node.target)
+    if isinstance(node, TypeOp):
+        return _first_elements(node.target) if node.op == "as" else None
+    if not isinstance(node, Invoke):
+        return None
+    if isinstance(node.member, Call) and node.member.name not in _PASS_THROUGH:
+        return None
+    target = node.target
+    if isinstance(target, Name) and target.name[:1].isupper() and isinstance(node.member, Name):
+        return frozenset({node.member.name})
+    return _first_elements(target)
+
+
+@cache
+def first_elements(expression: str) -> frozenset[str] | None:
+    """Top-level elements ``expression`` reads first (``effective`` for ``effective[x]``).
+
+    When none of them is in a resource the expression selects nothing, so callers may skip
+    it. None when that cannot be said (``Patient.deceased.exists()`` is ``false``, not empty).
+    """
+    return _first_elements(_lower_casts(parse(expression)))
 
 
 def evaluate(expression: str, resource: dict[str, Any]) -> list[Any]:

@@ -24,7 +24,12 @@ class Format:
     pretty: bool = False
 
     def dumps(self, value: Any) -> bytes:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if self.pretty else 0)
+        compact = orjson.dumps(value)
+        if not self.pretty:
+            return compact
+        # Stored JSON travels as orjson.Fragment, which orjson copies verbatim: parse it back
+        # so that every level is indented (_pretty is for people reading, not for speed).
+        return orjson.dumps(orjson.loads(compact), option=orjson.OPT_INDENT_2)
 
     def response(
         self, value: Any, status: int = 200, headers: dict[str, str] | None = None

@@ -40,6 +40,8 @@ TABLE_OF_TYPE: dict[str, Table] = {
 # Above every character: the exclusive upper bound of a prefix range in byte order.
 _PREFIX_END = "\U0010ffff"
 _DAY_US = 86_400_000_000
+# A reference into this record: stored relative ("Patient/1"), so it has no absolute URL.
+LOCAL = idx_reference.c.url.is_(None)
 
 
 def condition(
@@ -149,7 +151,7 @@ def _reference_match(
         return idx_reference.c.url == text
     segments = text.split("/_history/")[0].split("/")
     target_type = segments[-2] if len(segments) >= 2 else criterion.target_type
-    match = idx_reference.c.target_id == segments[-1]
+    match = and_(idx_reference.c.target_id == segments[-1], LOCAL)
     if target_type:
         match = and_(match, idx_reference.c.target_type == target_type)
     return match
@@ -197,6 +199,7 @@ def _has(
         idx_reference.c.resource_type == has.resource_type,
         idx_reference.c.param == has.reference.code,
         idx_reference.c.target_type == resource_type,
+        LOCAL,
         idx_reference.c.res_pk.in_(referrers),
     )
     return target.c.id.in_(referred)
@@ -242,11 +245,12 @@ def _range_match(
 
 
 def _number_match(table: Table, value: SearchValue) -> ColumnElement[bool]:
+    """FHIR R4 number rules; "100" means the half-open range [99.5, 100.5)."""
     number, low, high = _number(value.parts[0])
     column = table.c.value
     exact = {
-        "eq": and_(column >= float(low), column <= float(high)),
-        "ne": or_(column < float(low), column > float(high)),
+        "eq": and_(column >= float(low), column < float(high)),
+        "ne": or_(column < float(low), column >= float(high)),
         "gt": column > float(number),
         "lt": column < float(number),
         "ge": column >= float(number),
@@ -283,6 +287,12 @@ def _uri_match(modifier: str | None, value: SearchValue) -> ColumnElement[bool]:
     if modifier == "below":
         return and_(idx_uri.c.value >= text, idx_uri.c.value < text + _PREFIX_END)
     if modifier == "above":
-        prefixes = [text[:i] for i in range(len(text), 0, -1) if text[i - 1] == "/"] + [text]
-        return idx_uri.c.value.in_(prefixes)
+        return idx_uri.c.value.in_(_ancestors(text))
     return idx_uri.c.value == text
+
+
+def _ancestors(url: str) -> list[str]:
+    """The URL and every path prefix of it, with and without the trailing '/': a resource at
+    ``.../ValueSet/x`` is above ``.../ValueSet/x/_history/3``."""
+    cuts = [i for i, char in enumerate(url) if char == "/"]
+    return [url, *(url[: i + 1] for i in cuts), *(url[:i] for i in cuts if i)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, String, and_, false, or_
 
 from shared.errors import bad_request
 
@@ -43,7 +43,9 @@ def after(
     keys: list[tuple[ColumnElement[Any], bool]], values: tuple[Any, ...]
 ) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order of ``keys`` (expression, descending)."""
-    if len(values) != len(keys):
+    if len(values) != len(keys) or not all(
+        _fits(expression, value) for (expression, _), value in zip(keys, values, strict=True)
+    ):
         raise bad_request("The paging cursor does not belong to this search")
     clauses: list[ColumnElement[bool]] = []
     for position, (expression, descending) in enumerate(keys):
@@ -51,3 +53,11 @@ def after(
         beyond = expression < values[position] if descending else expression > values[position]
         clauses.append(and_(*equal_before, beyond))
     return or_(false(), *clauses)
+
+
+def _fits(expression: ColumnElement[Any], value: Any) -> bool:
+    """Whether a cursor value is of the kind its sort key compares (text or number): a
+    tampered cursor must be refused, not compared across types by the database."""
+    if isinstance(expression.type, String):
+        return type(value) is str
+    return type(value) in (int, float)

@@ -123,6 +123,7 @@ async def referrers(
                 select(idx_reference.c.res_pk).where(
                     idx_reference.c.target_type == resource_type,
                     idx_reference.c.target_id == resource_id,
+                    idx_reference.c.url.is_(None),
                 )
             ),
             resource.c.deleted.is_(False),

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, FromClause, Select, func, literal, or_, se
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.fhir.searchquery import Include, SearchQuery, SortKey
-from shared.storage.criteria import TABLE_OF_TYPE, condition
+from shared.storage.criteria import LOCAL, TABLE_OF_TYPE, condition
 from shared.storage.paging import Cursor, after
 from shared.storage.rows import StoredResource
 from shared.storage.schema import idx_reference, resource
@@ -81,13 +81,12 @@ async def search(
     connection: AsyncConnection, query: SearchQuery, *, page_size: int, base_url: str = ""
 ) -> SearchPage:
     """One page of matches for ``query``, with its paging cursors, total and includes."""
-    filters = _filters(query, base_url)
     page = SearchPage(matches=[])
     if query.total in ("accurate", "estimate") or query.summary == "count":
-        page.total = await _count(connection, filters)
+        page.total = await _count(connection, _filters(query, base_url))
     if page_size == 0 or query.summary == "count":
         return page
-    await _fill_page(connection, page, query, filters, page_size)
+    await _fill_page(connection, page, query, page_size, base_url)
     if query.includes and page.matches:
         page.included = await _includes(connection, page.matches, query.includes)
     return page
@@ -98,27 +97,32 @@ async def _count(connection: AsyncConnection, filters: list[ColumnElement[bool]]
     return int((await connection.execute(statement)).scalar_one())
 
 
+def page_statement(
+    query: SearchQuery, *, page_size: int, base_url: str = "", cursor: Cursor | None = None
+) -> Select[Any]:
+    """The SQL for one page: the matches in sort order after the cursor, one extra row to
+    tell whether another page follows."""
+    keys = _order_keys(query)
+    backwards = bool(cursor and cursor.backwards)
+    effective = [(expression, descending != backwards) for expression, descending in keys]
+    labels = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(keys[:-1])]
+    statement: Select[Any] = select(*resource.c, *labels).where(*_filters(query, base_url))
+    if cursor:
+        statement = statement.where(after(effective, cursor.values))
+    order = (expression.desc() if down else expression.asc() for expression, down in effective)
+    return statement.order_by(*order).limit(page_size + 1)
+
+
 async def _fill_page(
     connection: AsyncConnection,
     page: SearchPage,
     query: SearchQuery,
-    filters: list[ColumnElement[bool]],
     page_size: int,
+    base_url: str,
 ) -> None:
-    keys = _order_keys(query)
     cursor = Cursor.decode(query.cursor) if query.cursor else None
     backwards = bool(cursor and cursor.backwards)
-    effective = [(expression, descending != backwards) for expression, descending in keys]
-    labels = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(keys[:-1])]
-    statement: Select[Any] = select(*resource.c, *labels).where(*filters)
-    if cursor:
-        statement = statement.where(after(effective, cursor.values))
-    statement = statement.order_by(
-        *(
-            expression.desc() if descending else expression.asc()
-            for expression, descending in effective
-        )
-    ).limit(page_size + 1)
+    statement = page_statement(query, page_size=page_size, base_url=base_url, cursor=cursor)
     rows = list((await connection.execute(statement)).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
@@ -128,11 +132,9 @@ async def _fill_page(
     if not rows:
         return
     boundary = [(*row[len(resource.c) :], row.pk) for row in (rows[0], rows[-1])]
-    has_next = more if not backwards else True
-    has_previous = more if backwards else cursor is not None
-    if has_next:
+    if more or backwards:
         page.next_cursor = Cursor(tuple(boundary[1])).encode()
-    if has_previous:
+    if (more and backwards) or (cursor is not None and not backwards):
         page.previous_cursor = Cursor(tuple(boundary[0]), backwards=True).encode()
 
 
@@ -173,6 +175,7 @@ def _referred(sources: list[StoredResource], include: Include) -> Select[Any]:
     targets = select(idx_reference.c.target_type, idx_reference.c.target_id).where(
         idx_reference.c.param == include.param.code,
         idx_reference.c.res_pk.in_([s.pk for s in sources]),
+        LOCAL,
     )
     if include.target_type:
         targets = targets.where(idx_reference.c.target_type == include.target_type)
@@ -196,6 +199,7 @@ def _referrers(sources: list[StoredResource], include: Include) -> Select[Any]:
     referrer_pks = select(idx_reference.c.res_pk).where(
         idx_reference.c.param == include.param.code,
         idx_reference.c.resource_type == include.source_type,
+        LOCAL,
         or_(
             *(
                 (idx_reference.c.target_type == resource_type) & idx_reference.c.target_id.in_(ids)

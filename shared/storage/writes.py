@@ -6,6 +6,7 @@ Callers hold the transaction; these functions only issue statements inside it.
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -168,8 +169,29 @@ async def _write_index(
         values = getattr(index, kind)
         if not values:
             continue
-        rows = [
-            {"res_pk": stored.pk, "resource_type": stored.resource_type, **asdict(value)}
-            for value in values
-        ]
+        limits = _LIMITS[kind]
+        rows = [_index_row(stored, value, limits) for value in values]
         await connection.execute(insert(table), rows)
+
+
+def _index_row(stored: StoredResource, value: Any, limits: dict[str, int]) -> dict[str, Any]:
+    """One index row: decimals as floats, text cut to its column (a longer value still
+    matches every search that its first characters match)."""
+    row: dict[str, Any] = {"res_pk": stored.pk, "resource_type": stored.resource_type}
+    for name, item in asdict(value).items():
+        if isinstance(item, Decimal):
+            item = float(item)
+        elif isinstance(item, str) and name in limits:
+            item = item[: limits[name]]
+        row[name] = item
+    return row
+
+
+_LIMITS = {
+    kind: {
+        column.name: getattr(column.type, "length", 0)
+        for column in table.columns
+        if isinstance(getattr(column.type, "length", None), int)
+    }
+    for kind, table in _TABLE_OF_KIND.items()
+}

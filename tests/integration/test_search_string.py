@@ -178,7 +178,7 @@ async def test_given_a_postcode_with_extra_spaces_when_searching_then_whitespace
     assert await ids_of(fhir, "Patient", {"address-postalcode": f"{outward} 1ab"}) == {found["id"]}
 
 
-async def test_given_several_names_when_one_value_matches_either_then_order_is_by_id_stable(
+async def test_given_two_matches_when_searching_twice_then_the_order_is_the_same(
     fhir: httpx.AsyncClient,
 ) -> None:
     family = unique("Repeat")

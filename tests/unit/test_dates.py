@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -73,7 +74,7 @@ def test_given_finer_precision_when_ranged_then_it_lies_inside_the_coarser_range
     moment: datetime,
 ) -> None:
     ranges = [date_range(text) for text in _precisions(moment)]
-    for (outer_low, outer_high), (inner_low, inner_high) in zip(ranges, ranges[1:], strict=False):
+    for (outer_low, outer_high), (inner_low, inner_high) in pairwise(ranges):
         assert outer_low <= inner_low <= inner_high <= outer_high
 
 

@@ -81,11 +81,13 @@ def patient() -> dict[str, Any]:
             }
         ],
         "generalPractitioner": [{"reference": "Organization/J82001"}],
-        "managingOrganization": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "R1F"}},
+        "managingOrganization": {
+            "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "R1F"}
+        },
     }
 
 
-def test_given_patient_with_nhs_number_when_extracted_then_identifier_token_has_system_and_value() -> (
+def test_given_patient_with_nhs_number_when_extracted_then_identifier_token_has_system_and_value() -> (  # noqa: E501
     None
 ):
     values = extract(patient())
@@ -331,7 +333,8 @@ def test_given_service_request_when_extracted_then_subject_requester_codes_and_d
     assert _of(values, "authored") == [DateValue("authored", *_dates("2026-11-21T14:02:00Z"))]
 
 
-def test_given_task_when_extracted_then_for_focus_owner_and_restriction_period_indexed() -> None:
+def test_given_task_when_extracted_then_for_focus_owner_and_execution_period_indexed() -> None:
+    # R4 has no search parameter on Task.restriction.period: "period" is Task.executionPeriod.
     task = {
         "resourceType": "Task",
         "id": "t1",
@@ -340,7 +343,8 @@ def test_given_task_when_extracted_then_for_focus_owner_and_restriction_period_i
         "for": {"reference": "Patient/9000000009"},
         "focus": {"reference": "ServiceRequest/sr1/_history/3"},
         "owner": {"reference": "Organization/R1F"},
-        "restriction": {"period": {"start": "2026-11-22", "end": "2026-11-29"}},
+        "executionPeriod": {"start": "2026-11-22", "end": "2026-11-29"},
+        "restriction": {"period": {"start": "2026-11-22", "end": "2026-12-31"}},
     }
     values = extract(task)
     assert _of(values, "patient") == [ReferenceValue("patient", "Patient", "9000000009")]
@@ -414,17 +418,18 @@ def test_given_flag_when_extracted_then_subject_patient_and_period_indexed() -> 
 
 
 def test_given_subscription_when_extracted_then_criteria_string_and_url_are_indexed() -> None:
+    criteria = "Flag?patient=Patient/9000000009"
     subscription = {
         "resourceType": "Subscription",
         "id": "s1",
         "status": "active",
         "reason": "Notify the ward of new flags",
-        "criteria": "Flag?patient=Patient/9000000009",
+        "criteria": criteria,
         "channel": {"type": "rest-hook", "endpoint": "https://ward.example.nhs.uk/hook"},
     }
     values = extract(subscription)
     assert _of(values, "criteria") == [
-        StringValue("criteria", "flag?patient=patient/9000000009", subscription["criteria"])
+        StringValue("criteria", "flag?patient=patient/9000000009", criteria)
     ]
     assert _of(values, "url") == [UriValue("url", "https://ward.example.nhs.uk/hook")]
     assert _of(values, "type") == [TokenValue("type", None, "rest-hook")]
@@ -436,7 +441,10 @@ def test_given_questionnaire_response_when_extracted_then_canonical_sets_url_and
         "id": "qr1",
         "status": "completed",
         "questionnaire": "https://onestory.example/fhir/Questionnaire/falls-risk|2.0",
-        "subject": {"reference": "urn:uuid:4f0c53c7-8c3b-4c0e-9f4f-3a1a4b0c2d11", "type": "Patient"},
+        "subject": {
+            "reference": "urn:uuid:4f0c53c7-8c3b-4c0e-9f4f-3a1a4b0c2d11",
+            "type": "Patient",
+        },
         "authored": "2026-11-21",
     }
     values = extract(response)
@@ -449,9 +457,7 @@ def test_given_questionnaire_response_when_extracted_then_canonical_sets_url_and
         )
     ]
     assert _of(values, "subject") == [
-        ReferenceValue(
-            "subject", "Patient", None, "urn:uuid:4f0c53c7-8c3b-4c0e-9f4f-3a1a4b0c2d11"
-        )
+        ReferenceValue("subject", "Patient", None, "urn:uuid:4f0c53c7-8c3b-4c0e-9f4f-3a1a4b0c2d11")
     ]
 
 

@@ -7,16 +7,44 @@ from typing import Any
 
 import pytest
 
-from shared.fhir.fhirpath import FhirPathError, compile_path, evaluate
+from shared.fhir.fhirpath import FhirPathError, compile_path, evaluate, first_elements
 from shared.fhir.searchparams import PARAMETERS_FILE, params_for
 
-OUR_TYPES = (
-    "Patient RelatedPerson Practitioner PractitionerRole Organization HealthcareService Location "
-    "Consent Condition AllergyIntolerance Observation MedicationStatement Questionnaire "
-    "QuestionnaireResponse DocumentReference ServiceRequest Task EpisodeOfCare CareTeam CarePlan "
-    "Goal Encounter Appointment Communication Flag RiskAssessment List Group Provenance "
-    "AuditEvent Subscription Binary Resource"
-).split()
+OUR_TYPES = [
+    "Patient",
+    "RelatedPerson",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "HealthcareService",
+    "Location",
+    "Consent",
+    "Condition",
+    "AllergyIntolerance",
+    "Observation",
+    "MedicationStatement",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "DocumentReference",
+    "ServiceRequest",
+    "Task",
+    "EpisodeOfCare",
+    "CareTeam",
+    "CarePlan",
+    "Goal",
+    "Encounter",
+    "Appointment",
+    "Communication",
+    "Flag",
+    "RiskAssessment",
+    "List",
+    "Group",
+    "Provenance",
+    "AuditEvent",
+    "Subscription",
+    "Binary",
+    "Resource",
+]
 SKIPPED_TYPES = ("composite", "special")
 
 
@@ -212,5 +240,33 @@ def test_given_same_expression_when_compiled_twice_then_the_compiled_function_is
 def test_given_unsupported_syntax_when_compiled_then_a_clear_error_is_raised(
     expression: str,
 ) -> None:
-    with pytest.raises(FhirPathError, match="FHIRPath|empty"):
+    with pytest.raises(FhirPathError, match=r"FHIRPath|empty"):
         compile_path(expression)
+
+
+def test_given_cast_of_something_other_than_an_element_when_compiled_then_error_says_so() -> None:
+    with pytest.raises(FhirPathError, match="only supported directly on an element"):
+        compile_path("(Patient.name | Patient.contact.name).ofType(HumanName)")
+
+
+@pytest.mark.parametrize(
+    ("expression", "elements"),
+    [
+        ("Patient.name.given", {"name"}),
+        ("Resource.meta.lastUpdated", {"meta"}),
+        (
+            "(Observation.value as Quantity) | Observation.component.code",
+            {"valueQuantity", "component"},
+        ),
+        ("Observation.effective", {"effective"}),
+        ("Observation.subject.where(resolve() is Patient)", {"subject"}),
+        ("Bundle.entry[0].resource", {"entry"}),
+        ("Patient.deceased.exists() and Patient.deceased != false", None),
+        ("Patient.name.exists()", None),
+    ],
+)
+def test_given_expression_when_asked_for_first_elements_then_paths_name_them_and_others_do_not(
+    expression: str, elements: set[str] | None
+) -> None:
+    found = first_elements(expression)
+    assert (set(found) if found is not None else None) == elements
