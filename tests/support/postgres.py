@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,8 @@ import asyncpg
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SKIP_REASON = (
     "PostgreSQL tests skipped: no server answered at 127.0.0.1:5432 "
-    "(or ONESTORY_TEST_POSTGRES_URL) and no PostgreSQL binaries (initdb, pg_ctl) are installed"
+    "(or ONESTORY_TEST_POSTGRES_URL) and no throwaway cluster could be started from installed "
+    "PostgreSQL binaries (initdb, pg_ctl)"
 )
 
 
@@ -53,34 +55,35 @@ class ThrowawayCluster:
         self.folder = Path(tempfile.mkdtemp(prefix="onestory-pg-"))
         self.port = _free_port()
 
+    def _run(self, *command: object, check: bool = True) -> None:
+        """PostgreSQL refuses to run as root: as root, run it as the postgres user."""
+        prefix: list[object] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            prefix = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*prefix, *command], check=check, capture_output=True)
+
     def start(self) -> str:
         data = self.folder / "data"
-        subprocess.run(
-            [self.binaries / "initdb", "-D", data, "-U", "postgres", "-A", "trust"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                self.binaries / "pg_ctl",
-                "-D",
-                data,
-                "-w",
-                "-l",
-                self.folder / "log",
-                "-o",
-                f"-p {self.port} -k {self.folder} -h 127.0.0.1",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
+        self._run(self.binaries / "initdb", "-D", data, "-U", "postgres", "-A", "trust")
+        options = f"-p {self.port} -k {self.folder} -h 127.0.0.1"
+        self._run(
+            self.binaries / "pg_ctl",
+            "-D",
+            data,
+            "-w",
+            "-l",
+            self.folder / "log",
+            "-o",
+            options,
+            "start",
         )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        subprocess.run(
-            [self.binaries / "pg_ctl", "-D", self.folder / "data", "-m", "fast", "stop"],
-            capture_output=True,
+        self._run(
+            self.binaries / "pg_ctl", "-D", self.folder / "data", "-m", "fast", "stop", check=False
         )
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -96,7 +99,7 @@ def admin_url() -> tuple[str | None, ThrowawayCluster | None]:
     cluster = ThrowawayCluster(binaries)
     try:
         return cluster.start(), cluster
-    except (subprocess.CalledProcessError, OSError):
+    except (subprocess.CalledProcessError, OSError, KeyError):
         cluster.stop()
         return None, None
 
