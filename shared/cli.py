@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
-from shared.settings import RecordSettings
+from shared.settings import RecordSettings, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,11 @@ class Service:
     port: int
 
 
-SERVICES = (Service("record", "services.record.app:create_app", 8081),)
+SERVICES = (
+    Service("record", "services.record.app:create_app", 8081),
+    Service("gateway", "gateway.app:create_app", 8080),
+)
+GATEWAY_DATABASE = "gateway.app:gateway_database"
 DEMO_LOADER = "services.record.demo_loader"
 
 
@@ -39,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("service", choices=[s.name for s in SERVICES])
     serve.add_argument("--port", type=int)
     commands.add_parser("migrate", help="bring the record's database schema up to date")
+    _add_token_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "token":
+        return issue_token(args)
     if args.command == "migrate":
         return migrate()
     if args.command == "serve":
@@ -52,14 +61,23 @@ def migrate() -> int:
 
     settings = RecordSettings()
 
+    gateway_database = _import(GATEWAY_DATABASE)(_import("gateway.settings:GatewaySettings")())
+
     async def run() -> None:
-        database = Database(settings.database_url)
-        await database.migrate()
-        await database.dispose()
+        for database in (Database(settings.database_url), gateway_database):
+            await database.migrate()
+            await database.dispose()
 
     asyncio.run(run())
     print(f"The record's schema is up to date ({_without_password(settings.database_url)})")
+    print(f"The gateway's schema is up to date ({_without_password(gateway_database.url)})")
     return 0
+
+
+def _import(target: str) -> Any:
+    """An object named "package.module:attribute", imported only when needed."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def serve_one(name: str, port: int | None) -> int:
@@ -82,19 +100,23 @@ def up_all(*, demo: bool) -> int:
     """Start each service as its own process, wait until healthy, stop all on Ctrl-C."""
     if migrate() != 0:
         return 1
+    settings = Settings()
+    issuer = _development_issuer(settings)
     processes = [
         subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", s.name]) for s in SERVICES
     ]
     try:
         for service in SERVICES:
             _wait_healthy(service)
-        base = f"http://127.0.0.1:{SERVICES[0].port}/fhir"
-        if demo:
-            subprocess.run([sys.executable, "-m", DEMO_LOADER, "--base", base], check=True)
-        print(f"\nOneStory is running. FHIR base: {base}")
-        print(f"  curl {base}/metadata")
-        print(f"  curl '{base}/Patient?address-postalcode=PO4&_count=5'")
-        print("Press Ctrl-C to stop.")
+        base = f"http://127.0.0.1:{SERVICES[-1].port}/fhir"
+        if demo and issuer is not None:
+            token = issuer.issue(
+                scope="system/*.cruds", subject="demo-loader", client_id="demo-loader"
+            )
+            subprocess.run(
+                [sys.executable, "-m", DEMO_LOADER, "--base", base, "--token", token], check=True
+            )
+        _print_welcome(base, issuer is not None)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         return 1
@@ -105,6 +127,66 @@ def up_all(*, demo: bool) -> int:
             process.send_signal(signal.SIGINT)
         for process in processes:
             process.wait(timeout=15)
+
+
+def _development_issuer(settings: Settings) -> Any:
+    """The development issuer, its keys made before any service needs them (None outside
+    development)."""
+    if settings.environment == "production" or settings.auth_jwks_url:
+        return None
+    from shared.auth.devissuer import DevIssuer
+
+    return DevIssuer.from_settings(settings)
+
+
+def _print_welcome(base: str, development: bool) -> None:
+    print(f"\nOneStory is running. FHIR base (the gateway): {base}")
+    print(f"  curl {base}/metadata")
+    if development:
+        print("Get a development token and call the API:")
+        print('  TOKEN=$(.venv/bin/onestory token --scope "system/*.rs")')
+        print(f"  curl -H \"Authorization: Bearer $TOKEN\" '{base}/Patient?address-postalcode=PO4'")
+    print("Press Ctrl-C to stop.")
+
+
+def _add_token_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = commands.add_parser(
+        "token", help="print an access token from the development issuer (not in production)"
+    )
+    token.add_argument("--scope", required=True, help='SMART scopes, e.g. "user/*.cruds"')
+    token.add_argument("--patient", help="the patient id a patient/ token is confined to")
+    token.add_argument("--user", dest="fhir_user", help="fhirUser, e.g. Practitioner/123")
+    token.add_argument("--organization", help="e.g. Organization/abc")
+    token.add_argument("--client-id", default="onestory-dev")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+
+
+def issue_token(args: argparse.Namespace) -> int:
+    """Print a development token signed with the keys in the configured data folder."""
+    from shared.auth.devissuer import DevIssuer
+    from shared.auth.scopes import invalid_scopes
+
+    if args.lifetime <= 0:
+        print("--lifetime must be a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        issuer = DevIssuer.from_settings(Settings())
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    for scope in invalid_scopes(args.scope):
+        print(f"warning: {scope!r} is not a valid SMART scope; it grants nothing", file=sys.stderr)
+    print(
+        issuer.issue(
+            scope=args.scope,
+            patient=args.patient,
+            fhir_user=args.fhir_user,
+            organization=args.organization,
+            client_id=args.client_id,
+            lifetime_seconds=args.lifetime,
+        )
+    )
+    return 0
 
 
 def _wait_healthy(service: Service, timeout: float = 60.0) -> None:

@@ -24,6 +24,26 @@ class Settings(BaseSettings):
     # OpenTelemetry: "none", "console" or "otlp" (then OTEL_EXPORTER_OTLP_ENDPOINT applies).
     telemetry_exporter: Literal["none", "console", "otlp"] = "none"
     log_level: str = "INFO"
+    # OAuth2 / SMART on FHIR: who issues access tokens, the audience they must name, and where
+    # the issuer publishes its keys. An empty JWKS URL means the development issuer's keys in the
+    # data folder (development and test only; see effective_jwks_url).
+    auth_issuer: str = "http://127.0.0.1:8080/auth"
+    auth_audience: str = "http://127.0.0.1:8080/fhir"
+    auth_jwks_url: str = ""
+    # This process's own client credentials, for calls in its own name (production).
+    auth_token_url: str = ""
+    auth_authorize_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+
+    def effective_jwks_url(self) -> str:
+        """Where the issuer's signing keys are: the configured URL, or the development issuer's."""
+        if self.auth_jwks_url:
+            return self.auth_jwks_url
+        if self.environment == "production":
+            raise ValueError("Set ONESTORY_AUTH_JWKS_URL: production has no development issuer")
+        # The folder shared.auth.devissuer keeps its keys in (FOLDER_NAME there).
+        return (self.data_dir / "dev-issuer" / "jwks.json").resolve().as_uri()
 
 
 class RecordSettings(Settings):

@@ -9,10 +9,13 @@ import asyncio
 import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from shared.auth.devissuer import DevIssuer
+from shared.settings import Settings
 from shared.storage.database import Database
 from tests.support.postgres import SKIP_REASON, admin_url, drop_database, fresh_database
 from tests.support.services import RunningService, record_service
@@ -69,15 +72,45 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def record(database_url: str) -> Iterator[RunningService]:
-    service = record_service(database_url, max_body_bytes=str(1024 * 1024)).start()
+def auth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data folder whose development issuer signs every test's tokens."""
+    return tmp_path_factory.mktemp("auth")
+
+
+@pytest.fixture(scope="session")
+def issuer(auth_dir: Path) -> DevIssuer:
+    settings = Settings(data_dir=auth_dir, environment="test")
+    return DevIssuer.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def system_token(issuer: DevIssuer) -> str:
+    """A service's token: every resource type, every interaction."""
+    return issuer.issue(
+        scope="system/*.cruds",
+        subject="test-suite",
+        client_id="test-suite",
+        lifetime_seconds=12 * 3600,
+    )
+
+
+@pytest.fixture(scope="session")
+def record(database_url: str, auth_dir: Path, issuer: DevIssuer) -> Iterator[RunningService]:
+    # The issuer fixture has written its keys (jwks.json) before the record starts.
+    service = record_service(
+        database_url, max_body_bytes=str(1024 * 1024), data_dir=str(auth_dir)
+    ).start()
     yield service
     service.stop()
 
 
 @pytest.fixture
-async def fhir(record: RunningService) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+async def fhir(record: RunningService, system_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {
+        "Accept": FHIR_JSON,
+        "Content-Type": FHIR_JSON,
+        "Authorization": f"Bearer {system_token}",
+    }
     async with httpx.AsyncClient(
         base_url=record.base + "/", headers=headers, timeout=30, verify=_TLS
     ) as client:

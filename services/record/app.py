@@ -15,8 +15,10 @@ from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
 from services.record.routes import router
+from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
 from shared.http.errors import install_error_handlers
 from shared.http.limits import BodySizeLimit
+from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.settings import RecordSettings
 from shared.storage.database import Database
 from shared.telemetry import TelemetryMiddleware, setup_telemetry
@@ -52,6 +54,19 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "service": "record"})
 
+    declare_routes(
+        app,
+        "record",
+        [
+            RouteDeclaration("/fhir", timeout_seconds=120),
+            RouteDeclaration("/fhir/{rest:path}", timeout_seconds=60),
+        ],
+    )
+    app.add_middleware(
+        RequireToken,
+        verifier=verifier_from_settings(settings),
+        open_paths=(*OPEN_PATHS, ROUTES_PATH),
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TelemetryMiddleware, service_name="record")
     return app

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from shared.auth.dependency import require
 from shared.errors import FhirError, bad_request
+from shared.fhir.interactions import classify
 from shared.fhir.validation import is_resource_type
 from shared.http.fhirjson import Format, negotiate
 from shared.settings import RecordSettings
@@ -37,8 +39,19 @@ def base_url_of(request: Request, settings: RecordSettings) -> str:
     return f"{scheme}://{host}{prefix}/fhir"
 
 
+def _check_scope(request: Request) -> None:
+    """Defence in depth behind the gateway: the token must grant this interaction."""
+    principal = request.state.principal
+    segments = [s for s in request.url.path.removeprefix("/fhir").split("/") if s]
+    interaction = classify(request.method, segments)
+    if interaction.permission:
+        require(principal, interaction.resource_type or "*", interaction.permission)
+
+
 def record_request(request: Request) -> RecordRequest:
     settings: RecordSettings = request.app.state.settings
+    if request.url.path != "/fhir/metadata":
+        _check_scope(request)
     return RecordRequest(
         fmt=negotiate(request),
         base_url=base_url_of(request, settings),

@@ -36,6 +36,10 @@ def version_url(stored: StoredResource, base_url: str) -> str:
     return f"{base_url}/{stored.resource_type}/{stored.id}/_history/{stored.version}"
 
 
+def version_reference(stored: StoredResource) -> str:
+    return f"{stored.resource_type}/{stored.id}/_history/{stored.version}"
+
+
 def version_headers(stored: StoredResource) -> dict[str, str]:
     return {"ETag": etag(stored), "Last-Modified": last_modified(stored)}
 

@@ -12,8 +12,9 @@ from starlette.responses import Response
 from services.record import bundles, reading, responses
 from services.record.capability import capability_statement
 from services.record.context import Ctx, resource_id_of, resource_type_of
-from services.record.writes import RecordWriter, WriteResult
+from services.record.writes import RecordWriter, WriteResult, now_micros
 from shared.errors import FhirError, bad_request, outcome
+from shared.fhir.dates import micros_to_instant
 from shared.fhir.validation import parse_json, parse_resource, validate
 from shared.http.fhirjson import JSON_PATCH, prefer, require_content_type
 
@@ -23,14 +24,34 @@ router = APIRouter(prefix="/fhir")
 
 
 async def _write(
-    ctx: Ctx, action: Callable[[RecordWriter], Awaitable[WriteResult | None]]
+    ctx: Ctx,
+    action: Callable[[RecordWriter], Awaitable[WriteResult | None]],
+    request: Request | None = None,
 ) -> WriteResult | None:
-    """Run one write in its own transaction; local references are checked before commit."""
+    """Run one write in its own transaction; local references are checked before commit.
+
+    An ``X-Provenance`` header (a Provenance without its target) is stored in the same
+    transaction, pointing at the version written."""
+    provenance = _provenance_header(request)
     async with ctx.database.transaction(write=True) as connection:
         writer = RecordWriter(ctx.database, connection, ctx.base_url)
         result = await action(writer)
+        if provenance is not None and result is not None and result.status in (200, 201):
+            target = {"reference": responses.version_reference(result.stored)}
+            await writer.create({**provenance, "target": [target]})
         await writer.verify_references()
         return result
+
+
+def _provenance_header(request: Request | None) -> dict[str, Any] | None:
+    text = request.headers.get("x-provenance") if request is not None else None
+    if not text:
+        return None
+    provenance = parse_json(text.encode())
+    if not isinstance(provenance, dict) or provenance.get("resourceType") != "Provenance":
+        raise bad_request("X-Provenance must hold a Provenance resource as JSON")
+    provenance.setdefault("recorded", micros_to_instant(now_micros()))
+    return provenance
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -149,7 +170,9 @@ async def create(type_name: str, request: Request, ctx: Ctx) -> Response:
     body = await _body(request)
     _same_type(body, resource_type)
     if_none_exist = request.headers.get("if-none-exist")
-    result = await _write(ctx, lambda writer: writer.create(body, if_none_exist=if_none_exist))
+    result = await _write(
+        ctx, lambda writer: writer.create(body, if_none_exist=if_none_exist), request
+    )
     return _answer(ctx, request, result)
 
 
@@ -161,7 +184,9 @@ async def conditional_update(type_name: str, request: Request, ctx: Ctx) -> Resp
     condition = _condition(request)
     if_match = request.headers.get("if-match")
     result = await _write(
-        ctx, lambda w: w.conditional_update(resource_type, condition, body, if_match=if_match)
+        ctx,
+        lambda w: w.conditional_update(resource_type, condition, body, if_match=if_match),
+        request,
     )
     return _answer(ctx, request, result)
 
@@ -196,7 +221,9 @@ async def update(type_name: str, resource_id: str, request: Request, ctx: Ctx) -
     resource_type, rid = resource_type_of(type_name), resource_id_of(resource_id)
     body = await _body(request)
     if_match = request.headers.get("if-match")
-    result = await _write(ctx, lambda w: w.update(resource_type, rid, body, if_match=if_match))
+    result = await _write(
+        ctx, lambda w: w.update(resource_type, rid, body, if_match=if_match), request
+    )
     return _answer(ctx, request, result)
 
 

@@ -30,6 +30,11 @@ from shared.storage.database import Database
 from shared.storage.rows import StoredResource
 from shared.storage.search import search
 
+# Records of what happened: they keep the references they were written with, whether or not
+# the target exists (a refused read of a missing Patient is still audited), and they never
+# stop what they refer to from being deleted.
+EVIDENCE_TYPES = frozenset({"AuditEvent", "Provenance"})
+
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
@@ -184,6 +189,8 @@ class RecordWriter:
         if self.base_url:
             stamped = localise(stamped, self.base_url)
         validate(stamped)
+        if body["resourceType"] in EVIDENCE_TYPES:
+            return stamped, last_updated
         source = f"{body['resourceType']}/{body['id']}"
         self.pending += [
             classify(source, reference, self.base_url)
@@ -228,7 +235,9 @@ class RecordWriter:
         return current
 
     async def _refuse_if_referenced(self, current: StoredResource) -> None:
-        referrers = await reads.referrers(self.connection, current.resource_type, current.id)
+        referrers = await reads.referrers(
+            self.connection, current.resource_type, current.id, ignoring=EVIDENCE_TYPES
+        )
         if referrers:
             listed = ", ".join(referrers[:5])
             raise conflict(f"{current.reference} cannot be deleted: {listed} still refer to it")

@@ -35,8 +35,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """The record's engine, and the one way to open a transaction on it."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        migrations: Path = MIGRATIONS,
+        version_table: str = "alembic_version",
+    ) -> None:
         self.url = url
+        self.migrations = migrations
+        self.version_table = version_table
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
@@ -72,16 +81,17 @@ class Database:
     async def migrate(self) -> None:
         """Bring the schema up to the newest migration."""
         async with self.engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+            await connection.run_sync(_upgrade, self.migrations, self.version_table)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, migrations: Path, version_table: str) -> None:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
     config.attributes["connection"] = connection
+    config.attributes["version_table"] = version_table
     command.upgrade(config, "head")
 
 

@@ -113,9 +113,15 @@ async def history(
 
 
 async def referrers(
-    connection: AsyncConnection, resource_type: str, resource_id: str, *, limit: int = 10
+    connection: AsyncConnection,
+    resource_type: str,
+    resource_id: str,
+    *,
+    ignoring: frozenset[str] = frozenset(),
+    limit: int = 10,
 ) -> list[str]:
-    """Current resources that refer to this one ("Observation/abc"), a few at most."""
+    """Current resources, other than of the ``ignoring`` types, that refer to this one
+    ("Observation/abc"), a few at most."""
     statement = (
         select(resource.c.resource_type, resource.c.id)
         .where(
@@ -124,6 +130,7 @@ async def referrers(
                     idx_reference.c.target_type == resource_type,
                     idx_reference.c.target_id == resource_id,
                     idx_reference.c.url.is_(None),
+                    idx_reference.c.resource_type.not_in(ignoring),
                 )
             ),
             resource.c.deleted.is_(False),

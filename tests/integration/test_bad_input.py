@@ -142,9 +142,13 @@ class Scene:
 
 
 @pytest.fixture(scope="module")
-async def standing(record: RunningService) -> AsyncIterator[dict[str, Resource]]:
+async def standing(record: RunningService, system_token: str) -> AsyncIterator[dict[str, Resource]]:
     """Made once per database: refused writes aim at these, so they must stay at version 1."""
-    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+    headers = {
+        "Accept": FHIR_JSON,
+        "Content-Type": FHIR_JSON,
+        "Authorization": f"Bearer {system_token}",
+    }
     async with httpx.AsyncClient(base_url=record.base + "/", headers=headers, timeout=30) as client:
         person = await create(client, patient())
         reading = await create(client, observation(person["id"], code=unique("Standing")))

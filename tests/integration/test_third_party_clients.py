@@ -52,8 +52,8 @@ def _transaction(family: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fhirpy_client(record: RunningService) -> AsyncFHIRClient:
-    return AsyncFHIRClient(record.base)
+def fhirpy_client(record: RunningService, system_token: str) -> AsyncFHIRClient:
+    return AsyncFHIRClient(record.base, authorization=f"Bearer {system_token}")
 
 
 async def test_given_fhirpy_when_create_read_update_delete_then_each_works(
@@ -153,10 +153,13 @@ async def test_given_fhirpy_when_resource_invalid_then_operation_outcome_raised(
 
 
 @pytest.fixture
-def smart(record: RunningService) -> smart_client.FHIRClient:
-    """The client as its README sets it up: an app id and the FHIR base."""
+def smart(record: RunningService, system_token: str) -> smart_client.FHIRClient:
+    """The client as its README sets it up: an app id and the FHIR base; the bearer token a
+    backend service would hold rides on its HTTP session."""
     settings = {"app_id": "onestory-tests", "api_base": record.base}
-    return smart_client.FHIRClient(settings=settings)
+    client = smart_client.FHIRClient(settings=settings)
+    client.server.session.headers["Authorization"] = f"Bearer {system_token}"
+    return client
 
 
 def test_given_fhirclient_when_prepared_then_reads_capability_statement_as_open_server(

@@ -1,0 +1,337 @@
+"""One request through the gateway: who is calling, may they, for whom, then the service.
+
+Order: authenticate (401) -> rate limit (429) -> scopes (403) -> idempotent replay ->
+patient-level rules by kind of caller (403) -> the owning service -> results withheld where
+consent or relationship say so -> audit, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway import forwarding
+from gateway.audit import AuditQueue, AuditRecord
+from gateway.compartment import confining_parameter, in_compartment_type, patients_of
+from gateway.guards import ConsentCache, Guard, ResidentGuard, ServiceGuard, StaffGuard, forbidden
+from gateway.idempotency import IdempotencyStore, KeptResponse
+from gateway.provenance import provenance_header, with_transaction_provenance
+from gateway.ratelimit import RateLimiter
+from gateway.recordclient import RecordClient
+from gateway.relationships import Relationships
+from gateway.routing import RouteTable
+from gateway.upstream import Upstream
+from shared.auth.tokens import Principal, TokenVerifier, bearer_token
+from shared.errors import FhirError
+from shared.fhir.interactions import Interaction, classify
+
+BREAK_GLASS = "x-break-glass-reason"
+
+
+@dataclass
+class GatewayState:
+    routes: RouteTable
+    upstream: Upstream
+    verifier: TokenVerifier
+    limiter: RateLimiter
+    idempotency: IdempotencyStore
+    audit: AuditQueue
+    record: RecordClient
+    relationships: Relationships
+    consents: ConsentCache
+
+
+@dataclass
+class Call:
+    """Everything known about one request as it is handled."""
+
+    request: Request
+    principal: Principal
+    interaction: Interaction
+    context: str  # system | user | patient
+    guard: Guard
+    audit: AuditRecord
+    correlation: str
+
+
+async def handle(state: GatewayState, request: Request) -> Response:
+    principal = await state.verifier.verify(bearer_token(request.headers.get("authorization")))
+    state.limiter.check(principal.client_id)
+    segments = [s for s in request.url.path.removeprefix("/fhir").split("/") if s]
+    interaction = classify(request.method, segments)
+    call = _call(state, request, principal, interaction)
+    try:
+        response = await _idempotent(state, call)
+        call.audit.status = response.status_code
+        return response
+    except FhirError as error:
+        call.audit.status, call.audit.outcome_text = error.status, error.diagnostics
+        raise
+    finally:
+        if _audited(call):
+            if isinstance(call.guard, StaffGuard) and call.guard.broke_glass:
+                call.audit.break_glass_reason = call.guard.break_glass_reason
+            await state.audit.enqueue(call.audit.event())
+
+
+def _call(
+    state: GatewayState, request: Request, principal: Principal, interaction: Interaction
+) -> Call:
+    context = _context(principal, interaction)
+    guard: Guard = ServiceGuard()
+    if context == "patient":
+        if not principal.patient:
+            raise forbidden("A patient/ scope needs the token's patient claim")
+        guard = ResidentGuard(principal.patient)
+    elif context == "user":
+        guard = StaffGuard(
+            principal,
+            state.relationships,
+            state.consents,
+            break_glass_reason=request.headers.get(BREAK_GLASS),
+        )
+    audit = AuditRecord(
+        interaction=interaction.kind if interaction.kind != "operation" else "operation",
+        permission=interaction.permission,
+        client_id=principal.client_id,
+        subject=principal.subject,
+        fhir_user=principal.fhir_user,
+        organization=principal.organization,
+        address=request.client.host if request.client else "",
+        query=request.url.query,
+    )
+    if interaction.resource_type == "Patient" and interaction.resource_id:
+        audit.patients.add(interaction.resource_id)
+    return Call(
+        request, principal, interaction, context, guard, audit, forwarding.correlation_id(request)
+    )
+
+
+def _context(principal: Principal, interaction: Interaction) -> str:
+    """The kind of caller, by the scope that grants this interaction; 403 if none does."""
+    if not interaction.permission:
+        granted = next(iter(principal.scopes), None)
+        if granted is None:
+            raise forbidden("The token grants no access to FHIR resources")
+        return granted.context
+    resource_type = interaction.resource_type or "*"
+    scope = principal.allows(resource_type, interaction.permission)
+    if scope is None:
+        verb = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+        raise forbidden(
+            f"The token's scopes do not allow you to {verb[interaction.permission]} "
+            f"{resource_type if resource_type != '*' else 'across all types'}"
+        )
+    return scope.context
+
+
+def _audited(call: Call) -> bool:
+    kind = call.interaction.kind
+    if kind in ("capabilities", "unknown"):
+        return False
+    resource_type = call.interaction.resource_type
+    return resource_type is None or in_compartment_type(resource_type) or bool(call.audit.patients)
+
+
+async def _idempotent(state: GatewayState, call: Call) -> Response:
+    request_id = call.request.headers.get("x-request-id")
+    if call.request.method != "POST" or not request_id:
+        return await _dispatch(state, call)
+    kept = await state.idempotency.claim(call.principal.client_id, request_id)
+    if kept is not None:
+        return Response(kept.body, kept.status, headers=dict(kept.headers))
+    try:
+        response = await _dispatch(state, call)
+    except BaseException:
+        await state.idempotency.release(call.principal.client_id, request_id)
+        raise
+    body = bytes(response.body)
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+    headers.append(("x-request-id", request_id))
+    await state.idempotency.keep(
+        call.principal.client_id, request_id, KeptResponse(response.status_code, headers, body)
+    )
+    return Response(body, response.status_code, headers=dict(headers))
+
+
+async def _dispatch(state: GatewayState, call: Call) -> Response:
+    route = forwarding.route_for(state.routes, call.request)
+    headers = forwarding.upstream_headers(call.request, call.correlation)
+    interaction = call.interaction
+    writes = interaction.writes or interaction.kind == "transaction"
+    if writes and "x-provenance" not in call.request.headers:
+        headers["x-provenance"] = provenance_header(call.principal)
+    if interaction.kind == "transaction":
+        return await _transaction(state, call, route, headers)
+    if call.context == "system" and not _needs_body(call):
+        _note_query_patients(call)
+        return await forwarding.stream(state.upstream, route, call.request, headers)
+    if interaction.writes:
+        await _check_write(state, call)
+    extra = _confinement(call)
+    body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
+    answer = await forwarding.buffered(state.upstream, route, call.request, headers, body, extra)
+    return await _screen(call, answer)
+
+
+def _needs_body(call: Call) -> bool:
+    """A service's write is read to learn whose record it touches, for the audit trail."""
+    return call.interaction.writes and call.request.method in ("POST", "PUT")
+
+
+def _note_query_patients(call: Call) -> None:
+    for name, value in parse_qsl(call.request.url.query):
+        if name in ("patient", "subject") and value:
+            call.audit.patients.add(value.removeprefix("Patient/"))
+
+
+def _confinement(call: Call) -> list[tuple[str, str]] | None:
+    """A resident's searches are kept to their own compartment."""
+    interaction = call.interaction
+    if call.context != "patient" or interaction.kind != "search-type":
+        return None
+    assert call.principal.patient and interaction.resource_type
+    if not in_compartment_type(interaction.resource_type):
+        return None
+    criterion = confining_parameter(interaction.resource_type, call.principal.patient)
+    if criterion is None:
+        raise forbidden(f"{interaction.resource_type} cannot be searched with a resident's token")
+    call.audit.patients.add(call.principal.patient)
+    return [criterion]
+
+
+async def _check_write(state: GatewayState, call: Call) -> None:
+    """Whose record a write touches, and may the caller touch it."""
+    interaction = call.interaction
+    assert interaction.resource_type is not None
+    patients: set[str] = set()
+    if call.request.method in ("POST", "PUT"):
+        body = await call.request.body()
+        try:
+            resource = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return  # the service answers malformed bodies with its own 400
+        if isinstance(resource, dict):
+            patients |= patients_of(resource)
+    changes_existing = call.request.method in ("PATCH", "DELETE", "PUT")
+    if interaction.resource_id and changes_existing and call.context != "system":
+        current = await state.record.search(
+            interaction.resource_type, [("_id", interaction.resource_id)]
+        )
+        for resource in current:
+            patients |= patients_of(resource)
+    call.audit.patients |= patients
+    if interaction.resource_id:
+        call.audit.resources.append(f"{interaction.resource_type}/{interaction.resource_id}")
+    await call.guard.check_patients(patients, interaction.resource_type)
+    if call.context == "patient" and not in_compartment_type(interaction.resource_type):
+        raise forbidden(f"A resident cannot change {interaction.resource_type} resources")
+
+
+async def _screen(call: Call, answer: Any) -> Response:
+    """Check what the service answered against the caller's rights before it leaves."""
+    body = forwarding.json_body(answer)
+    if not isinstance(body, dict) or answer.status_code >= 400:
+        return forwarding.as_response(answer)
+    if body.get("resourceType") == "Bundle" and not call.interaction.writes:
+        return forwarding.replace_body(answer, await _screen_bundle(call, body))
+    resource_type = body.get("resourceType", "")
+    if call.interaction.writes or resource_type == "OperationOutcome":
+        _note_resource(call, body)
+        return forwarding.as_response(answer)
+    patients = patients_of(body)
+    call.audit.patients |= patients
+    _note_resource(call, body)
+    await call.guard.check_patients(patients, resource_type)
+    if not await call.guard.visible(body):
+        raise forbidden("This person's consent withholds this record from you")
+    return forwarding.as_response(answer)
+
+
+async def _screen_bundle(call: Call, bundle: dict[str, Any]) -> dict[str, Any]:
+    kept, withheld = [], 0
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or resource.get("resourceType") == "OperationOutcome":
+            kept.append(entry)
+            continue
+        call.audit.patients |= patients_of(resource)
+        if await call.guard.visible(resource):
+            kept.append(entry)
+            _note_resource(call, resource)
+        else:
+            withheld += 1
+    if withheld:
+        kept.append(
+            {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "information",
+                            "code": "suppressed",
+                            "diagnostics": f"{withheld} resource(s) withheld by consent or "
+                            "access rules",
+                        }
+                    ],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
+    screened = {**bundle, "entry": kept}
+    if not kept:
+        screened.pop("entry")
+    return screened
+
+
+def _note_resource(call: Call, resource: dict[str, Any]) -> None:
+    if resource.get("id") and resource.get("resourceType"):
+        call.audit.resources.append(f"{resource['resourceType']}/{resource['id']}")
+
+
+async def _transaction(
+    state: GatewayState, call: Call, route: Any, headers: dict[str, str]
+) -> Response:
+    """Each entry needs its own scope; residents may not post Bundles."""
+    if call.context == "patient":
+        raise forbidden("Transaction and batch Bundles are for staff and services")
+    body = await call.request.body()
+    try:
+        bundle = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise FhirError(400, f"The request body is not valid JSON: {error}") from error
+    if not isinstance(bundle, dict):
+        raise FhirError(400, "POST to the base takes a Bundle of type transaction or batch")
+    for entry in bundle.get("entry", []) or []:
+        await _check_entry(call, entry)
+    provenance = headers.pop("x-provenance", None)
+    if provenance and bundle.get("type") == "transaction":
+        bundle = with_transaction_provenance(bundle, orjson.loads(provenance))
+    answer = await forwarding.buffered(
+        state.upstream, route, call.request, headers, orjson.dumps(bundle)
+    )
+    result = forwarding.json_body(answer)
+    if provenance and isinstance(result, dict) and bundle.get("type") == "transaction":
+        result["entry"] = result.get("entry", [])[:-1]  # the Provenance the gateway added
+        return forwarding.replace_body(answer, result)
+    return forwarding.as_response(answer)
+
+
+async def _check_entry(call: Call, entry: Any) -> None:
+    request = entry.get("request") if isinstance(entry, dict) else None
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+        return  # the record refuses malformed entries with a clear 400
+    path = request["url"].split("?")[0]
+    interaction = classify(str(request.get("method", "")), [s for s in path.split("/") if s])
+    if interaction.permission and interaction.resource_type:
+        _context(call.principal, interaction)
+    resource = entry.get("resource")
+    if isinstance(resource, dict) and interaction.resource_type:
+        patients = patients_of(resource)
+        call.audit.patients |= patients
+        await call.guard.check_patients(patients, interaction.resource_type)
