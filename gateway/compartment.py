@@ -18,7 +18,7 @@ def patients_of(resource: dict[str, Any]) -> set[str]:
     """The ids of the patients whose compartment holds ``resource``."""
     resource_type = resource.get("resourceType", "")
     if resource_type == "Patient":
-        return {str(resource.get("id", ""))}
+        return {str(resource["id"])} if resource.get("id") else set()
     params = patient_compartment().get(resource_type, ())
     if not params:
         return set()

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from gateway import forwarding
 from gateway.audit import AuditQueue, AuditRecord
@@ -150,13 +150,23 @@ async def _idempotent(state: GatewayState, call: Call) -> Response:
     except BaseException:
         await state.idempotency.release(call.principal.client_id, request_id)
         raise
-    body = bytes(response.body)
+    body = await _body_of(response)
     headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
     headers.append(("x-request-id", request_id))
     await state.idempotency.keep(
         call.principal.client_id, request_id, KeptResponse(response.status_code, headers, body)
     )
     return Response(body, response.status_code, headers=dict(headers))
+
+
+async def _body_of(response: Response) -> bytes:
+    """The whole body of an answer, streamed or not, so it can be kept."""
+    if not isinstance(response, StreamingResponse):
+        return bytes(response.body)
+    chunks = [c if isinstance(c, bytes) else str(c).encode() async for c in response.body_iterator]
+    if response.background is not None:
+        await response.background()
+    return b"".join(chunks)
 
 
 async def _dispatch(state: GatewayState, call: Call) -> Response:

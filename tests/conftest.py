@@ -18,7 +18,7 @@ from shared.auth.devissuer import DevIssuer
 from shared.settings import Settings
 from shared.storage.database import Database
 from tests.support.postgres import SKIP_REASON, admin_url, drop_database, fresh_database
-from tests.support.services import RunningService, record_service
+from tests.support.services import RunningService, gateway_service, record_service
 
 FHIR_JSON = "application/fhir+json"
 # One TLS context for every client: httpx builds (and loads CA certificates into) a new one
@@ -115,3 +115,41 @@ async def fhir(record: RunningService, system_token: str) -> AsyncIterator[httpx
         base_url=record.base + "/", headers=headers, timeout=30, verify=_TLS
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def gateway_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The gateway keeps its tables beside the record's on PostgreSQL, in its own file on
+    SQLite (as the embedded default does)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('gateway') / 'gateway.db'}"
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    record: RunningService, gateway_database_url: str, auth_dir: Path
+) -> Iterator[RunningService]:
+    service = gateway_service(
+        record, gateway_database_url, str(auth_dir), max_body_bytes=str(1024 * 1024)
+    ).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+async def front_door(
+    gateway: RunningService, system_token: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A service's client of the gateway (system/*.cruds)."""
+    async with gateway_client(gateway, system_token) as client:
+        yield client
+
+
+def gateway_client(gateway: RunningService, token: str | None, **headers: str) -> httpx.AsyncClient:
+    base_headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON, **headers}
+    if token:
+        base_headers["Authorization"] = f"Bearer {token}"
+    return httpx.AsyncClient(
+        base_url=gateway.base + "/", headers=base_headers, timeout=30, verify=_TLS
+    )

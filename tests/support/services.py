@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -27,6 +28,7 @@ class RunningService:
     port: int
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    ready_text: str = ""  # what /health must mention before the service counts as ready
 
     @property
     def base(self) -> str:
@@ -40,7 +42,8 @@ class RunningService:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1)
+                if health.status_code == 200 and self.ready_text in health.text:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -61,3 +64,17 @@ def record_service(database_url: str, **settings: str) -> RunningService:
     env = {"ONESTORY_DATABASE_URL": database_url, "ONESTORY_ENVIRONMENT": "test"}
     env.update({f"ONESTORY_{k.upper()}": v for k, v in settings.items()})
     return RunningService("record", free_port(), env)
+
+
+def gateway_service(
+    record: RunningService, database_url: str, data_dir: str, **settings: str
+) -> RunningService:
+    """The gateway in front of ``record``; ready once it has the record's routes."""
+    env = {
+        "ONESTORY_SERVICES": json.dumps({"record": f"http://127.0.0.1:{record.port}"}),
+        "ONESTORY_GATEWAY_DATABASE_URL": database_url,
+        "ONESTORY_DATA_DIR": data_dir,
+        "ONESTORY_ENVIRONMENT": "test",
+    }
+    env.update({f"ONESTORY_{k.upper()}": v for k, v in settings.items()})
+    return RunningService("gateway", free_port(), env, ready_text='"record"')
