@@ -64,24 +64,48 @@ async def handle(state: GatewayState, request: Request) -> Response:
     state.limiter.check(principal.client_id)
     segments = [s for s in request.url.path.removeprefix("/fhir").split("/") if s]
     interaction = classify(request.method, segments)
-    call = _call(state, request, principal, interaction)
+    audit = _audit_record(request, principal, interaction)
+    guard: Guard | None = None
     try:
+        call = _call(state, request, principal, interaction, audit)
+        guard = call.guard
         response = await _idempotent(state, call)
-        call.audit.status = response.status_code
+        audit.status = response.status_code
         return response
     except FhirError as error:
-        call.audit.status, call.audit.outcome_text = error.status, error.diagnostics
+        audit.status, audit.outcome_text = error.status, error.diagnostics
         raise
     finally:
-        if _audited(call):
-            if isinstance(call.guard, StaffGuard) and call.guard.broke_glass:
-                call.audit.break_glass_reason = call.guard.break_glass_reason
-            await state.audit.enqueue(call.audit.event())
+        if _audited(interaction, audit):
+            if isinstance(guard, StaffGuard) and guard.broke_glass:
+                audit.break_glass_reason = guard.break_glass_reason
+            await state.audit.enqueue(audit.event())
+
+
+def _audit_record(request: Request, principal: Principal, interaction: Interaction) -> AuditRecord:
+    audit = AuditRecord(
+        interaction=interaction.kind,
+        permission=interaction.permission,
+        client_id=principal.client_id,
+        subject=principal.subject,
+        fhir_user=principal.fhir_user,
+        organization=principal.organization,
+        address=request.client.host if request.client else "",
+        query=request.url.query,
+    )
+    if interaction.resource_type == "Patient" and interaction.resource_id:
+        audit.patients.add(interaction.resource_id)
+    return audit
 
 
 def _call(
-    state: GatewayState, request: Request, principal: Principal, interaction: Interaction
+    state: GatewayState,
+    request: Request,
+    principal: Principal,
+    interaction: Interaction,
+    audit: AuditRecord,
 ) -> Call:
+    """The request with its caller's kind and rules; 403 when no scope grants it."""
     context = _context(principal, interaction)
     guard: Guard = ServiceGuard()
     if context == "patient":
@@ -95,18 +119,6 @@ def _call(
             state.consents,
             break_glass_reason=request.headers.get(BREAK_GLASS),
         )
-    audit = AuditRecord(
-        interaction=interaction.kind if interaction.kind != "operation" else "operation",
-        permission=interaction.permission,
-        client_id=principal.client_id,
-        subject=principal.subject,
-        fhir_user=principal.fhir_user,
-        organization=principal.organization,
-        address=request.client.host if request.client else "",
-        query=request.url.query,
-    )
-    if interaction.resource_type == "Patient" and interaction.resource_id:
-        audit.patients.add(interaction.resource_id)
     return Call(
         request, principal, interaction, context, guard, audit, forwarding.correlation_id(request)
     )
@@ -130,12 +142,12 @@ def _context(principal: Principal, interaction: Interaction) -> str:
     return scope.context
 
 
-def _audited(call: Call) -> bool:
-    kind = call.interaction.kind
-    if kind in ("capabilities", "unknown"):
+def _audited(interaction: Interaction, audit: AuditRecord) -> bool:
+    """Everything that may touch patient data is audited, refusals included."""
+    if interaction.kind in ("capabilities", "unknown"):
         return False
-    resource_type = call.interaction.resource_type
-    return resource_type is None or in_compartment_type(resource_type) or bool(call.audit.patients)
+    resource_type = interaction.resource_type
+    return resource_type is None or in_compartment_type(resource_type) or bool(audit.patients)
 
 
 async def _idempotent(state: GatewayState, call: Call) -> Response:
