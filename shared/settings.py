@@ -59,6 +59,13 @@ class RecordSettings(Settings):
     default_page_size: int = 50
     max_page_size: int = 1000
     database_pool_size: int = 10
+    # Subscriptions: delivery attempts before the subscription goes to error (its events keep
+    # waiting and are retried), back-off between attempts, time-out per delivery.
+    subscription_attempts: int = 5
+    subscription_backoff_seconds: float = 0.5
+    subscription_max_backoff_seconds: float = 30.0
+    subscription_timeout_seconds: float = 10.0
+    subscription_poll_seconds: float = 0.5
 
     @model_validator(mode="after")
     def _default_database(self) -> RecordSettings:

@@ -7,6 +7,7 @@ learn of changes through subscriptions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,8 @@ from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
 from services.record.routes import router
+from services.record.subscriptions.dispatcher import Dispatcher
+from services.record.subscriptions.matching import SubscriptionRegistry
 from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
 from shared.http.errors import install_error_handlers
 from shared.http.limits import BodySizeLimit
@@ -34,7 +37,13 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
         # Building the CapabilityStatement loads every resource model: do it off the request
         # path, in the background, so the first /metadata does not wait seconds.
         warming = asyncio.get_running_loop().run_in_executor(None, capability_statement, "")
+        dispatcher = asyncio.create_task(
+            Dispatcher(database, app.state.subscriptions, settings).run()
+        )
         yield
+        dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatcher
         await warming
         await database.dispose()
 
@@ -47,6 +56,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.subscriptions = SubscriptionRegistry()
     install_error_handlers(app)
     app.include_router(router)
 

@@ -16,19 +16,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from services.record import entries
+from services.record.context import RecordRequest
 from services.record.entries import BundleEntry, parse_entries
 from services.record.writes import RecordWriter
 from shared.errors import FhirError, bad_request
 from shared.fhir.validation import is_resource_type
-from shared.settings import RecordSettings
-from shared.storage.database import Database
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
 
-async def process(
-    database: Database, bundle: Any, *, base_url: str, settings: RecordSettings
-) -> dict[str, Any]:
+async def process(ctx: RecordRequest, bundle: Any) -> dict[str, Any]:
     """The transaction-response or batch-response Bundle for a posted Bundle."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise bad_request("POST to the base takes a Bundle of type transaction or batch")
@@ -37,9 +34,9 @@ async def process(
         raise bad_request(f"Bundle.type must be transaction or batch, not {kind!r}")
     items = parse_entries(bundle)
     if kind == "transaction":
-        responses = await _transaction(database, items, base_url, settings)
+        responses = await _transaction(ctx, items)
     else:
-        responses = await _batch(database, items, base_url, settings)
+        responses = await _batch(ctx, items)
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
 
 
@@ -52,12 +49,10 @@ class _Plan:
     matched: set[int] = field(default_factory=set)
 
 
-async def _transaction(
-    database: Database, items: list[BundleEntry], base_url: str, settings: RecordSettings
-) -> list[dict[str, Any]]:
+async def _transaction(ctx: RecordRequest, items: list[BundleEntry]) -> list[dict[str, Any]]:
     responses: list[dict[str, Any] | None] = [None] * len(items)
-    async with database.transaction(write=True) as connection:
-        writer = RecordWriter(database, connection, base_url)
+    async with ctx.database.transaction(write=True) as connection:
+        writer = ctx.writer(connection)
         plan = await _plan(writer, items)
         for item in items:
             if item.resource is not None:
@@ -69,7 +64,7 @@ async def _transaction(
                     item,
                     target_id=plan.ids.get(item.position),
                     matched=item.position in plan.matched,
-                    settings=settings,
+                    settings=ctx.settings,
                 )
             except FhirError as error:
                 raise _in_entry(error, item) from error
@@ -82,6 +77,7 @@ async def _transaction(
                 code=error.code,
                 issues=error.issues,
             ) from error
+    ctx.committed(writer)
     return [r for r in responses if r is not None]
 
 
@@ -179,20 +175,19 @@ def _in_entry(error: FhirError, item: BundleEntry) -> FhirError:
     )
 
 
-async def _batch(
-    database: Database, items: list[BundleEntry], base_url: str, settings: RecordSettings
-) -> list[dict[str, Any]]:
+async def _batch(ctx: RecordRequest, items: list[BundleEntry]) -> list[dict[str, Any]]:
     responses: list[dict[str, Any]] = []
     for item in items:
         try:
-            async with database.transaction(write=item.method != "GET") as connection:
-                writer = RecordWriter(database, connection, base_url)
+            async with ctx.database.transaction(write=item.method != "GET") as connection:
+                writer = ctx.writer(connection)
                 if item.resource is not None:
                     item.resource = await _rewrite(writer, item, {})
                 response = await entries.run(
-                    writer, item, target_id=None, matched=False, settings=settings
+                    writer, item, target_id=None, matched=False, settings=ctx.settings
                 )
                 await writer.verify_references()
+            ctx.committed(writer)
         except FhirError as error:
             response = entries.failure(error)
         responses.append(response)

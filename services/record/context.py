@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.record.subscriptions.matching import SubscriptionRegistry
+from services.record.writes import RecordWriter
 from shared.auth.dependency import require
 from shared.errors import FhirError, bad_request
 from shared.fhir.interactions import classify
@@ -26,6 +29,15 @@ class RecordRequest:
     database: Database
     settings: RecordSettings
     params: list[tuple[str, str]]
+    subscriptions: SubscriptionRegistry
+
+    def writer(self, connection: AsyncConnection) -> RecordWriter:
+        return RecordWriter(self.database, connection, self.base_url, self.subscriptions)
+
+    def committed(self, writer: RecordWriter) -> None:
+        """After commit: wake the dispatcher if the transaction queued notifications."""
+        if writer.events:
+            self.subscriptions.committed.set()
 
 
 def base_url_of(request: Request, settings: RecordSettings) -> str:
@@ -58,6 +70,7 @@ def record_request(request: Request) -> RecordRequest:
         database=request.app.state.database,
         settings=settings,
         params=list(request.query_params.multi_items()),
+        subscriptions=request.app.state.subscriptions,
     )
 
 

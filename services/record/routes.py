@@ -34,13 +34,14 @@ async def _write(
     transaction, pointing at the version written."""
     provenance = _provenance_header(request)
     async with ctx.database.transaction(write=True) as connection:
-        writer = RecordWriter(ctx.database, connection, ctx.base_url)
+        writer = ctx.writer(connection)
         result = await action(writer)
         if provenance is not None and result is not None and result.status in (200, 201):
             target = {"reference": responses.version_reference(result.stored)}
             await writer.create({**provenance, "target": [target]})
         await writer.verify_references()
-        return result
+    ctx.committed(writer)
+    return result
 
 
 def _provenance_header(request: Request | None) -> dict[str, Any] | None:
@@ -77,9 +78,7 @@ async def metadata(ctx: Ctx) -> Response:
 async def transaction_or_batch(request: Request, ctx: Ctx) -> Response:
     require_content_type(request)
     bundle = parse_json(await request.body())
-    result = await bundles.process(
-        ctx.database, bundle, base_url=ctx.base_url, settings=ctx.settings
-    )
+    result = await bundles.process(ctx, bundle)
     return ctx.fmt.response(result)
 
 

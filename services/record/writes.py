@@ -19,6 +19,13 @@ import jsonpointer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.record.references import PendingReference, classify, localise, verify
+from services.record.subscriptions.matching import (
+    SubscriptionRegistry,
+    ensure_state,
+    matching,
+    record_events,
+)
+from services.record.subscriptions.spec import SubscriptionSpec, read_spec
 from shared.errors import FhirError, bad_request, conflict, not_found
 from shared.fhir.dates import micros_to_instant
 from shared.fhir.extract import extract
@@ -60,11 +67,19 @@ def if_match_version(header: str | None) -> int | None:
 class RecordWriter:
     """Writes into the record inside one open transaction."""
 
-    def __init__(self, database: Database, connection: AsyncConnection, base_url: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        connection: AsyncConnection,
+        base_url: str,
+        subscriptions: SubscriptionRegistry | None = None,
+    ) -> None:
         self.database = database
         self.connection = connection
         self.base_url = base_url
+        self.subscriptions = subscriptions
         self.pending: list[PendingReference] = []
+        self.events = 0  # subscription notifications this transaction queued
 
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
@@ -101,6 +116,7 @@ class RecordWriter:
         stored = await writes.replace(
             self.connection, current, stamped, last_updated=last_updated, index=extract(stamped)
         )
+        await self._notify(stored, "update")
         return WriteResult(stored, 200)
 
     async def conditional_update(
@@ -144,7 +160,9 @@ class RecordWriter:
         if current.deleted:
             return WriteResult(current, 204)
         await self._refuse_if_referenced(current)
+        matched = await self._matching(current)  # before its index rows go
         stored = await writes.mark_deleted(self.connection, current, last_updated=now_micros())
+        self.events += await record_events(self.connection, matched, stored, "delete")
         return WriteResult(stored, 204)
 
     async def conditional_delete(self, resource_type: str, condition: str) -> WriteResult | None:
@@ -174,7 +192,21 @@ class RecordWriter:
         stored = await writes.insert_new(
             self.connection, stamped, last_updated=last_updated, index=extract(stamped)
         )
+        await self._notify(stored, "create")
         return WriteResult(stored, 201, created=True)
+
+    async def _notify(self, stored: StoredResource, method: str) -> None:
+        """Queue a notification for each subscription this version matches."""
+        if stored.resource_type == "Subscription" and self.subscriptions is not None:
+            self.subscriptions.forget()
+            await ensure_state(self.connection, stored.id)
+        matched = await self._matching(stored)
+        self.events += await record_events(self.connection, matched, stored, method)
+
+    async def _matching(self, stored: StoredResource) -> list[SubscriptionSpec]:
+        if self.subscriptions is None:
+            return []
+        return await matching(self.connection, self.subscriptions, stored)
 
     def _stamp(self, body: dict[str, Any], version: int) -> tuple[dict[str, Any], int]:
         """The body as stored: id and meta first, validated, its references noted."""
@@ -189,6 +221,8 @@ class RecordWriter:
         if self.base_url:
             stamped = localise(stamped, self.base_url)
         validate(stamped)
+        if body["resourceType"] == "Subscription":
+            read_spec(stamped)
         if body["resourceType"] in EVIDENCE_TYPES:
             return stamped, last_updated
         source = f"{body['resourceType']}/{body['id']}"

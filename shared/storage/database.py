@@ -56,6 +56,7 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
             )
         self._write_lock = asyncio.Lock()
+        self._named_locks: dict[str, asyncio.Lock] = {}
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
@@ -74,9 +75,35 @@ class Database:
         """
         if self.is_sqlite:
             return
-        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
-        key -= 1 << 63  # into bigint's signed range
-        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)}
+        )
+
+    @asynccontextmanager
+    async def session_lock(self, name: str) -> AsyncIterator[bool]:
+        """Try to hold a named lock while the block runs, without a transaction open: True if
+        this process holds it, False if another holder has it. On PostgreSQL it is a session
+        advisory lock, so a process that dies lets go of it with its connection."""
+        if self.is_sqlite:
+            lock = self._named_locks.setdefault(name, asyncio.Lock())
+            if lock.locked():
+                yield False
+                return
+            async with lock:
+                yield True
+            return
+        key = {"key": _lock_key(name)}
+        async with self.engine.connect() as connection:
+            held = bool(
+                (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key)).scalar()
+            )
+            await connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    await connection.commit()
 
     async def migrate(self) -> None:
         """Bring the schema up to the newest migration."""
@@ -85,6 +112,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _lock_key(name: str) -> int:
+    """A lock name as PostgreSQL's advisory-lock key: a stable signed 64-bit hash."""
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+    return key - (1 << 63)
 
 
 def _upgrade(connection: Connection, migrations: Path, version_table: str) -> None:

@@ -129,3 +129,32 @@ idx_uri = _index_table(
 )
 
 INDEX_TABLES = (idx_string, idx_token, idx_reference, idx_date, idx_number, idx_quantity, idx_uri)
+
+# Subscriptions: the outbox. A row is written in the same transaction as the change it
+# reports, one per matching subscription, and deleted once delivered.
+subscription_event = Table(
+    "subscription_event",
+    metadata,
+    Column("seq", Key, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("event_number", BigInteger, nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("method", String(8), nullable=False),  # create | update | delete
+    Column("committed_at", BigInteger, nullable=False),  # microseconds since epoch
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Index("ix_subscription_event_due", "subscription_id", "seq"),
+)
+
+# Per subscription: how many events it has had (the backport's event numbers) and how its
+# delivery is going.
+subscription_state = Table(
+    "subscription_state",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("events_since_start", BigInteger, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", String(500)),
+)

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -29,6 +30,8 @@ class RunningService:
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     ready_text: str = ""  # what /health must mention before the service counts as ready
+    stdout: Path | None = None  # where the process's standard output goes (else inherited)
+    _stdout_file: IO[bytes] | None = None
 
     @property
     def base(self) -> str:
@@ -36,7 +39,11 @@ class RunningService:
 
     def start(self, timeout: float = 60.0) -> RunningService:
         command = [sys.executable, "-m", "shared.cli", "serve", self.name, "--port", str(self.port)]
-        self.process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **self.env})
+        if self.stdout is not None:
+            self._stdout_file = self.stdout.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env={**os.environ, **self.env}, stdout=self._stdout_file
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -46,7 +53,8 @@ class RunningService:
                 if health.status_code == 200 and self.ready_text in health.text:
                     return self
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.name} did not become healthy in {timeout}s")
 
@@ -58,16 +66,27 @@ class RunningService:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._stdout_file is not None:
+            self._stdout_file.close()
+            self._stdout_file = None
 
 
-def record_service(database_url: str, **settings: str) -> RunningService:
+def record_service(
+    database_url: str, *, stdout: Path | None = None, **settings: str
+) -> RunningService:
+    """The record on ``database_url``; ``stdout`` names a file for its standard output."""
     env = {"ONESTORY_DATABASE_URL": database_url, "ONESTORY_ENVIRONMENT": "test"}
     env.update({f"ONESTORY_{k.upper()}": v for k, v in settings.items()})
-    return RunningService("record", free_port(), env)
+    return RunningService("record", free_port(), env, stdout=stdout)
 
 
 def gateway_service(
-    record: RunningService, database_url: str, data_dir: str, **settings: str
+    record: RunningService,
+    database_url: str,
+    data_dir: str,
+    *,
+    stdout: Path | None = None,
+    **settings: str,
 ) -> RunningService:
     """The gateway in front of ``record``; ready once it has the record's routes."""
     env = {
@@ -77,4 +96,4 @@ def gateway_service(
         "ONESTORY_ENVIRONMENT": "test",
     }
     env.update({f"ONESTORY_{k.upper()}": v for k, v in settings.items()})
-    return RunningService("gateway", free_port(), env, ready_text='"record"')
+    return RunningService("gateway", free_port(), env, ready_text='"record"', stdout=stdout)

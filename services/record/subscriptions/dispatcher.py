@@ -1,0 +1,253 @@
+"""Delivering the outbox: after commit, at least once, in commit order per subscription.
+
+One task per subscription with events due, so subscriptions are served concurrently and a slow
+endpoint holds up only its own. A subscription is served by one process at a time (a named
+lock: a session advisory lock on PostgreSQL, released if the process dies), so replicas share
+the work and none delivers an event twice. A failed delivery is retried with exponential
+back-off and jitter; after the configured attempts the subscription is put in error with the
+reason, its events wait, and delivery resumes as soon as the endpoint answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from typing import Any
+
+import httpx
+from opentelemetry import metrics
+from sqlalchemy import delete, func, select, update
+
+from services.record.subscriptions import notifications
+from services.record.subscriptions.matching import SubscriptionRegistry
+from services.record.subscriptions.spec import SubscriptionSpec, read_spec
+from services.record.writes import RecordWriter
+from shared.errors import FhirError
+from shared.settings import RecordSettings
+from shared.storage import reads
+from shared.storage.database import Database
+from shared.storage.schema import subscription_event, subscription_state
+
+log = logging.getLogger("onestory.record.dispatcher")
+_BATCH = 50
+
+
+class Dispatcher:
+    def __init__(
+        self, database: Database, registry: SubscriptionRegistry, settings: RecordSettings
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.settings = settings
+        self.base_url = (settings.base_url or settings.auth_audience).rstrip("/")
+        self.client = httpx.AsyncClient(timeout=settings.subscription_timeout_seconds)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._depth = 0
+        meter = metrics.get_meter("onestory.record")
+        self.deliveries = meter.create_counter(
+            "onestory.subscription.delivery", description="Notification deliveries by outcome"
+        )
+        self.latency = meter.create_histogram(
+            "onestory.subscription.latency",
+            unit="ms",
+            description="From commit to delivered notification",
+        )
+        meter.create_observable_gauge(
+            "onestory.subscription.outbox_depth",
+            callbacks=[self._observe_depth],
+            description="Notifications waiting to be delivered",
+        )
+
+    def _observe_depth(self, _options: Any) -> list[metrics.Observation]:
+        return [metrics.Observation(self._depth)]
+
+    async def run(self) -> None:
+        """Serve due subscriptions until cancelled."""
+        try:
+            while True:
+                self.registry.committed.clear()
+                await self.dispatch_once()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.registry.committed.wait(), self.settings.subscription_poll_seconds
+                    )
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            await self.client.aclose()
+
+    async def dispatch_once(self) -> None:
+        now = time.time_ns() // 1000
+        async with self.database.transaction(write=False) as connection:
+            due = (
+                await connection.execute(
+                    select(subscription_event.c.subscription_id, func.count())
+                    .where(subscription_event.c.next_attempt_at <= now)
+                    .group_by(subscription_event.c.subscription_id)
+                )
+            ).all()
+            specs = await self.registry.collecting(connection)
+        self._depth = sum(int(count) for _, count in due)
+        wanted = {str(sid) for sid, _ in due}
+        wanted |= {s.id for s in specs if s.status == "requested"}
+        for subscription_id in wanted:
+            task = self._tasks.get(subscription_id)
+            if task is None or task.done():
+                self._tasks[subscription_id] = asyncio.create_task(self._serve(subscription_id))
+
+    async def _serve(self, subscription_id: str) -> None:
+        try:
+            async with self.database.session_lock(f"subscription:{subscription_id}") as held:
+                if held:
+                    await self._serve_held(subscription_id)
+        except Exception:
+            log.exception("delivery for a subscription failed unexpectedly")
+
+    async def _serve_held(self, subscription_id: str) -> None:
+        spec = await self._spec(subscription_id)
+        if spec is None:
+            await self._discard(subscription_id)
+            return
+        if spec.status == "requested":
+            if not await self._handshake(spec):
+                return
+            spec = await self._spec(subscription_id)
+        if spec is None or spec.status == "off":
+            return
+        while await self._deliver_batch(spec):
+            spec = await self._spec(subscription_id) or spec
+
+    async def _spec(self, subscription_id: str) -> SubscriptionSpec | None:
+        async with self.database.transaction(write=False) as connection:
+            stored = await reads.current(connection, "Subscription", subscription_id)
+        if stored is None or stored.deleted:
+            return None
+        try:
+            return read_spec(stored.resource(), stored.version)
+        except FhirError:
+            return None
+
+    async def _handshake(self, spec: SubscriptionSpec) -> bool:
+        ok, reason = await self._post(spec, notifications.handshake(spec, 0))
+        await self._set_status(
+            spec, "active" if ok else "error", None if ok else f"Handshake failed: {reason}"
+        )
+        return ok
+
+    async def _deliver_batch(self, spec: SubscriptionSpec) -> bool:
+        """Deliver due events in order; True if a full batch went and more may wait."""
+        async with self.database.transaction(write=False) as connection:
+            rows = (
+                await connection.execute(
+                    select(subscription_event)
+                    .where(subscription_event.c.subscription_id == spec.id)
+                    .order_by(subscription_event.c.seq)
+                    .limit(_BATCH)
+                )
+            ).all()
+        for row in rows:
+            if row.next_attempt_at > time.time_ns() // 1000:
+                return False  # backing off; order means nothing after it may go first
+            if not await self._deliver(spec, row):
+                return False
+        return len(rows) == _BATCH
+
+    async def _deliver(self, spec: SubscriptionSpec, row: Any) -> bool:
+        content = await self._content(spec, row)
+        ok, reason = await self._post(
+            spec,
+            None
+            if spec.content == "empty"
+            else notifications.event(spec, row, content, self.base_url),
+        )
+        if ok:
+            await self._delivered(spec, row)
+        else:
+            await self._failed(spec, row, reason)
+        return ok
+
+    async def _content(self, spec: SubscriptionSpec, row: Any) -> str | None:
+        if spec.content != "full-resource" or row.method == "delete":
+            return None
+        async with self.database.transaction(write=False) as connection:
+            stored = await reads.version(
+                connection, row.resource_type, row.resource_id, row.version
+            )
+        return stored.content if stored else None
+
+    async def _post(self, spec: SubscriptionSpec, body: bytes | None) -> tuple[bool, str]:
+        headers = {"Content-Type": "application/fhir+json", **dict(spec.headers)}
+        try:
+            answer = await self.client.post(spec.endpoint, content=body or b"", headers=headers)
+        except httpx.HTTPError as error:
+            return False, f"{type(error).__name__} calling the endpoint"
+        if 200 <= answer.status_code < 300:
+            return True, ""
+        return False, f"the endpoint answered {answer.status_code}"
+
+    async def _delivered(self, spec: SubscriptionSpec, row: Any) -> None:
+        async with self.database.transaction(write=True) as connection:
+            await connection.execute(
+                delete(subscription_event).where(subscription_event.c.seq == row.seq)
+            )
+            await connection.execute(
+                update(subscription_state)
+                .where(subscription_state.c.subscription_id == spec.id)
+                .values(failures=0)
+            )
+        self.latency.record((time.time_ns() // 1000 - row.committed_at) / 1000)
+        self.deliveries.add(1, {"outcome": "ok"})
+        if spec.status == "error":
+            await self._set_status(spec, "active", None)
+
+    async def _failed(self, spec: SubscriptionSpec, row: Any, reason: str) -> None:
+        attempts = row.attempts + 1
+        delay = min(
+            self.settings.subscription_backoff_seconds * 2 ** (attempts - 1),
+            self.settings.subscription_max_backoff_seconds,
+        )
+        delay *= random.uniform(0.5, 1.5)  # jitter: endpoints coming back are not stampeded
+        async with self.database.transaction(write=True) as connection:
+            await connection.execute(
+                update(subscription_event)
+                .where(subscription_event.c.seq == row.seq)
+                .values(
+                    attempts=attempts, next_attempt_at=time.time_ns() // 1000 + int(delay * 1e6)
+                )
+            )
+            await connection.execute(
+                update(subscription_state)
+                .where(subscription_state.c.subscription_id == spec.id)
+                .values(failures=subscription_state.c.failures + 1, last_error=reason[:500])
+            )
+        giving_up = attempts >= self.settings.subscription_attempts
+        self.deliveries.add(1, {"outcome": "error" if giving_up else "retry"})
+        if giving_up and spec.status != "error":
+            await self._set_status(spec, "error", f"Delivery failed {attempts} times: {reason}")
+
+    async def _set_status(self, spec: SubscriptionSpec, status: str, error: str | None) -> None:
+        """The record itself updates the Subscription, as a new version."""
+        async with self.database.transaction(write=True) as connection:
+            stored = await reads.current(connection, "Subscription", spec.id)
+            if stored is None or stored.deleted:
+                return
+            body = {k: v for k, v in stored.resource().items() if k not in ("meta", "error")}
+            body["status"] = status
+            if error:
+                body["error"] = error
+            writer = RecordWriter(self.database, connection, self.base_url, self.registry)
+            await writer.update("Subscription", spec.id, body)
+        if writer.events:
+            self.registry.committed.set()
+
+    async def _discard(self, subscription_id: str) -> None:
+        """A deleted subscription's waiting events go with it."""
+        async with self.database.transaction(write=True) as connection:
+            await connection.execute(
+                delete(subscription_event).where(
+                    subscription_event.c.subscription_id == subscription_id
+                )
+            )
