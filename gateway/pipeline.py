@@ -306,6 +306,8 @@ async def _screen_bundle(call: Call, bundle: dict[str, Any]) -> dict[str, Any]:
             }
         )
     screened = {**bundle, "entry": kept}
+    if withheld:
+        screened.pop("total", None)  # it would count what the caller may not know exists
     if not kept:
         screened.pop("entry")
     return screened
@@ -332,16 +334,25 @@ async def _transaction(
     for entry in bundle.get("entry", []) or []:
         await _check_entry(call, entry)
     provenance = headers.pop("x-provenance", None)
+    sent = bundle
     if provenance and bundle.get("type") == "transaction":
-        bundle = with_transaction_provenance(bundle, orjson.loads(provenance))
+        sent = with_transaction_provenance(bundle, orjson.loads(provenance))
     answer = await forwarding.buffered(
-        state.upstream, route, call.request, headers, orjson.dumps(bundle)
+        state.upstream, route, call.request, headers, orjson.dumps(sent)
     )
     result = forwarding.json_body(answer)
-    if provenance and isinstance(result, dict) and bundle.get("type") == "transaction":
+    if _entries(sent) > _entries(bundle) and _is_bundle(result) and answer.status_code < 400:
         result["entry"] = result.get("entry", [])[:-1]  # the Provenance the gateway added
         return forwarding.replace_body(answer, result)
     return forwarding.as_response(answer)
+
+
+def _entries(bundle: dict[str, Any]) -> int:
+    return len(bundle.get("entry") or [])
+
+
+def _is_bundle(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("resourceType") == "Bundle"
 
 
 async def _check_entry(call: Call, entry: Any) -> None:

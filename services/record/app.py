@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
 from services.record.routes import router
+from services.record.subscriptions import operations as subscription_operations
 from services.record.subscriptions.dispatcher import Dispatcher
 from services.record.subscriptions.matching import SubscriptionRegistry
 from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
@@ -58,6 +59,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
     app.state.database = database
     app.state.subscriptions = SubscriptionRegistry()
     install_error_handlers(app)
+    app.include_router(subscription_operations.router)
     app.include_router(router)
 
     @app.get("/health")

@@ -60,8 +60,12 @@ class JwksCache:
     async def key(self, kid: str) -> PyJWK | None:
         """The key with this id, refreshing the set when it is stale or does not know the id."""
         stale = self._loaded_at is None or self._age(self._loaded_at) >= self._cache_seconds
-        if (stale or kid not in self._keys) and self._may_refresh():
-            await self.refresh()
+        if stale or kid not in self._keys:
+            if self._may_refresh():
+                await self.refresh()
+            elif self._lock.locked():
+                async with self._lock:  # a fetch is under way: wait for its keys
+                    pass
         if self._loaded_at is None:
             raise FhirError(
                 503,

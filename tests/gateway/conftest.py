@@ -26,4 +26,3 @@ def spare_gateway_database(
     name = f"onestory_test_gateway_{worker}_{os.getpid()}"
     yield asyncio.run(fresh_database(admin, name))
     asyncio.run(drop_database(admin, name))
-

@@ -192,7 +192,9 @@ def consent(
         "patient": {"reference": f"Patient/{patient_id}"},
         "dateTime": "2026-10-01T09:00:00Z",
         "policyRule": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
         },
         "provision": {"type": "permit", "provision": [provision]},
     }
@@ -204,9 +206,13 @@ def about_me(patient_id: str, text: str = "I like my tea strong and my radio on"
         "status": "completed",
         "subject": {"reference": f"Patient/{patient_id}"},
         "author": {"reference": f"Patient/{patient_id}"},
-        "item": [{"linkId": "what-matters", "text": "What matters to me", "answer": [
-            {"valueString": text}
-        ]}],
+        "item": [
+            {
+                "linkId": "what-matters",
+                "text": "What matters to me",
+                "answer": [{"valueString": text}],
+            }
+        ],
     }
 
 

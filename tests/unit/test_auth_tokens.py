@@ -6,6 +6,7 @@ issuer's HTTPS endpoint simulated with httpx.MockTransport (the issuer is a thir
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -509,3 +510,12 @@ def test_given_a_malformed_authorization_header_when_read_then_401_invalid_reque
     assert caught.value.status == 401
     assert caught.value.headers["WWW-Authenticate"].startswith('Bearer error="invalid_request"')
     assert "dXNlcjpwYXNz" not in caught.value.diagnostics
+
+
+async def test_given_cold_verifier_when_many_tokens_arrive_at_once_then_all_wait_for_one_fetch(
+    dev: DevIssuer,
+) -> None:
+    verifier = TokenVerifier(ISSUER, AUDIENCE, dev.jwks_url)
+    tokens = [sign(dev, good_claims(sub=f"u{n}")) for n in range(20)]
+    principals = await asyncio.gather(*(verifier.verify(token) for token in tokens))
+    assert [p.subject for p in principals] == [f"u{n}" for n in range(20)]
