@@ -15,6 +15,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -138,7 +139,11 @@ class Dispatcher:
         return ok
 
     async def _deliver_batch(self, spec: SubscriptionSpec) -> bool:
-        """Deliver due events in order; True if a full batch went and more may wait."""
+        """Deliver due events in order; True if all went, so that any that arrived meanwhile
+        are looked for at once (while this process still holds the subscription).
+
+        Deliveries are recorded once per batch: a process that dies mid-batch sends those
+        events again (at least once), never loses them."""
         async with self.database.transaction(write=False) as connection:
             rows = (
                 await connection.execute(
@@ -148,35 +153,40 @@ class Dispatcher:
                     .limit(_BATCH)
                 )
             ).all()
+            contents = await self._contents(connection, spec, rows)
+        delivered: list[Any] = []
         for row in rows:
             if row.next_attempt_at > time.time_ns() // 1000:
-                return False  # backing off; order means nothing after it may go first
-            if not await self._deliver(spec, row):
-                return False
-        return len(rows) == _BATCH
-
-    async def _deliver(self, spec: SubscriptionSpec, row: Any) -> bool:
-        content = await self._content(spec, row)
-        ok, reason = await self._post(
-            spec,
-            None
-            if spec.content == "empty"
-            else notifications.event(spec, row, content, self.base_url),
-        )
-        if ok:
-            await self._delivered(spec, row)
-        else:
-            await self._failed(spec, row, reason)
-        return ok
-
-    async def _content(self, spec: SubscriptionSpec, row: Any) -> str | None:
-        if spec.content != "full-resource" or row.method == "delete":
-            return None
-        async with self.database.transaction(write=False) as connection:
-            stored = await reads.version(
-                connection, row.resource_type, row.resource_id, row.version
+                break  # backing off; order means nothing after it may go first
+            body = (
+                None
+                if spec.content == "empty"
+                else notifications.event(spec, row, contents.get(row.seq), self.base_url)
             )
-        return stored.content if stored else None
+            ok, reason = await self._post(spec, body)
+            if not ok:
+                await self._delivered(spec, delivered, recovered=False)
+                await self._failed(spec, row, reason)
+                return False
+            delivered.append(row)
+        await self._delivered(spec, delivered)
+        return bool(delivered) and len(delivered) == len(rows)
+
+    async def _contents(
+        self, connection: Any, spec: SubscriptionSpec, rows: Sequence[Any]
+    ) -> dict[int, str]:
+        """The resource versions a full-resource subscription sends, by event."""
+        if spec.content != "full-resource":
+            return {}
+        contents = {}
+        for row in rows:
+            if row.method != "delete":
+                stored = await reads.version(
+                    connection, row.resource_type, row.resource_id, row.version
+                )
+                if stored is not None:
+                    contents[row.seq] = stored.content
+        return contents
 
     async def _post(self, spec: SubscriptionSpec, body: bytes | None) -> tuple[bool, str]:
         headers = {"Content-Type": "application/fhir+json", **dict(spec.headers)}
@@ -188,19 +198,27 @@ class Dispatcher:
             return True, ""
         return False, f"the endpoint answered {answer.status_code}"
 
-    async def _delivered(self, spec: SubscriptionSpec, row: Any) -> None:
+    async def _delivered(
+        self, spec: SubscriptionSpec, rows: list[Any], *, recovered: bool = True
+    ) -> None:
+        if not rows:
+            return
         async with self.database.transaction(write=True) as connection:
             await connection.execute(
-                delete(subscription_event).where(subscription_event.c.seq == row.seq)
+                delete(subscription_event).where(
+                    subscription_event.c.seq.in_([row.seq for row in rows])
+                )
             )
             await connection.execute(
                 update(subscription_state)
                 .where(subscription_state.c.subscription_id == spec.id)
                 .values(failures=0)
             )
-        self.latency.record((time.time_ns() // 1000 - row.committed_at) / 1000)
-        self.deliveries.add(1, {"outcome": "ok"})
-        if spec.status == "error":
+        now = time.time_ns() // 1000
+        for row in rows:
+            self.latency.record((now - row.committed_at) / 1000)
+        self.deliveries.add(len(rows), {"outcome": "ok"})
+        if recovered and spec.status == "error":
             await self._set_status(spec, "active", None)
 
     async def _failed(self, spec: SubscriptionSpec, row: Any, reason: str) -> None:
