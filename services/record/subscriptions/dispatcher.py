@@ -242,7 +242,8 @@ class Dispatcher:
                 .values(failures=subscription_state.c.failures + 1, last_error=reason[:500])
             )
         giving_up = attempts >= self.settings.subscription_attempts
-        self.deliveries.add(1, {"outcome": "error" if giving_up else "retry"})
+        outcome = "error" if giving_up else "retry"
+        self.deliveries.add(1, {"outcome": outcome, "subscription": spec.id})
         if giving_up and spec.status != "error":
             await self._set_status(spec, "error", f"Delivery failed {attempts} times: {reason}")
 
