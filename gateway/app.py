@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from gateway import capability, devauth, pipeline
+from gateway import capability, devauth, forwarding, pipeline
 from gateway.audit import AuditQueue
 from gateway.guards import ConsentCache
 from gateway.idempotency import IdempotencyStore
@@ -29,11 +29,11 @@ from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import verifier_from_settings
 from shared.errors import FhirError
 from shared.http.errors import install_error_handlers
-from shared.http.fhirjson import negotiate
+from shared.http.fhirjson import error_response, negotiate
 from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, setup_telemetry
+from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
 
 log = logging.getLogger("onestory.gateway")
 MIGRATIONS = __import__("pathlib").Path(__file__).parent / "migrations"
@@ -104,6 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 await task
         await upstream.close()
         await database.dispose()
+        flush_telemetry()
 
     app = FastAPI(
         title="OneStory gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -116,18 +117,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.api_route("/fhir", methods=_METHODS)
     @app.api_route("/fhir/{path:path}", methods=_METHODS)
     async def fhir(request: Request) -> Response:
-        negotiate(request)
-        response = await pipeline.handle(state, request)
-        response.headers["x-correlation-id"] = request.headers.get(
-            "x-correlation-id", response.headers.get("x-correlation-id", "")
-        )
-        if request_id := request.headers.get("x-request-id"):
-            response.headers["x-request-id"] = request_id
-        return response
+        try:
+            negotiate(request)
+            response = await pipeline.handle(state, request)
+        except FhirError as error:  # refusals carry the caller's ids too
+            response = error_response(error)
+        return _echo_ids(request, response)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TelemetryMiddleware, service_name="gateway")
     return app
+
+
+def _echo_ids(request: Request, response: Response) -> Response:
+    """X-Correlation-Id (the caller's, or the one made for this request) and X-Request-Id."""
+    response.headers["x-correlation-id"] = forwarding.correlation_id(request)
+    if request_id := request.headers.get("x-request-id"):
+        response.headers["x-request-id"] = request_id
+    return response
 
 
 def _public_routes(app: FastAPI, settings: GatewaySettings, state: GatewayState) -> None:

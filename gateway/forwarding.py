@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import orjson
@@ -20,7 +20,12 @@ CORRELATION = "x-correlation-id"
 
 
 def correlation_id(request: Request) -> str:
-    return request.headers.get(CORRELATION) or str(uuid.uuid4())
+    """The caller's X-Correlation-Id, or one made for this request (the same every time)."""
+    known = getattr(request.state, "correlation_id", None)
+    if not isinstance(known, str):
+        known = request.headers.get(CORRELATION) or str(uuid.uuid4())
+        request.state.correlation_id = known
+    return known
 
 
 def route_for(routes: RouteTable, request: Request) -> Route:
@@ -43,8 +48,16 @@ def upstream_headers(
     return headers
 
 
-def path_with_query(request: Request, extra_params: list[tuple[str, str]] | None = None) -> str:
+def path_with_query(
+    request: Request,
+    extra_params: list[tuple[str, str]] | None = None,
+    drop: frozenset[str] = frozenset(),
+) -> str:
+    """The request's path and query, less the ``drop`` parameters, plus ``extra_params``."""
     query = request.url.query
+    if drop:
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in drop]
+        query = urlencode(kept)
     if extra_params:
         query = "&".join(q for q in (query, urlencode(extra_params)) if q)
     return request.url.path + (f"?{query}" if query else "")
@@ -73,10 +86,10 @@ async def buffered(
     headers: dict[str, str],
     body: bytes | None,
     extra_params: list[tuple[str, str]] | None = None,
+    drop: frozenset[str] = frozenset(),
 ) -> httpx.Response:
-    return await upstream.send(
-        route, request.method, path_with_query(request, extra_params), headers, body
-    )
+    path = path_with_query(request, extra_params, drop)
+    return await upstream.send(route, request.method, path, headers, body)
 
 
 def json_body(answer: httpx.Response) -> Any:

@@ -31,6 +31,9 @@ from shared.errors import FhirError
 from shared.fhir.interactions import Interaction, classify
 
 BREAK_GLASS = "x-break-glass-reason"
+# Staff and residents get whole resources: a subset could leave out the very elements (the
+# subject, the security labels) their answers are checked by. FHIR lets a server ignore these.
+SUBSETTING = frozenset({"_elements", "_summary"})
 
 
 @dataclass
@@ -197,7 +200,9 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         await _check_write(state, call)
     extra = _confinement(call)
     body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
-    answer = await forwarding.buffered(state.upstream, route, call.request, headers, body, extra)
+    answer = await forwarding.buffered(
+        state.upstream, route, call.request, headers, body, extra, drop=SUBSETTING
+    )
     return await _screen(call, answer)
 
 
@@ -209,7 +214,7 @@ def _needs_body(call: Call) -> bool:
 def _note_query_patients(call: Call) -> None:
     for name, value in parse_qsl(call.request.url.query):
         if name in ("patient", "subject") and value:
-            call.audit.patients.add(value.removeprefix("Patient/"))
+            call.audit.patients |= {v.removeprefix("Patient/") for v in value.split(",") if v}
 
 
 def _confinement(call: Call) -> list[tuple[str, str]] | None:
@@ -240,12 +245,8 @@ async def _check_write(state: GatewayState, call: Call) -> None:
             return  # the service answers malformed bodies with its own 400
         if isinstance(resource, dict):
             patients |= patients_of(resource)
-    changes_existing = call.request.method in ("PATCH", "DELETE", "PUT")
-    if interaction.resource_id and changes_existing and call.context != "system":
-        current = await state.record.search(
-            interaction.resource_type, [("_id", interaction.resource_id)]
-        )
-        for resource in current:
+    if call.context != "system" and (criteria := _existing_criteria(call)):
+        for resource in await state.record.search(interaction.resource_type, criteria):
             patients |= patients_of(resource)
     call.audit.patients |= patients
     if interaction.resource_id:
@@ -253,6 +254,19 @@ async def _check_write(state: GatewayState, call: Call) -> None:
     await call.guard.check_patients(patients, interaction.resource_type)
     if call.context == "patient" and not in_compartment_type(interaction.resource_type):
         raise forbidden(f"A resident cannot change {interaction.resource_type} resources")
+
+
+def _existing_criteria(call: Call) -> list[tuple[str, str]]:
+    """How to find the resources a write would change or answer with: by id, by a conditional
+    update's, patch's or delete's criteria, or by a conditional create's If-None-Exist."""
+    request, resource_id = call.request, call.interaction.resource_id
+    if request.method in ("PATCH", "DELETE", "PUT"):
+        if resource_id:
+            return [("_id", resource_id)]
+        return parse_qsl(request.url.query)
+    if request.method == "POST" and (condition := request.headers.get("if-none-exist")):
+        return parse_qsl(condition.split("?", 1)[-1])
+    return []
 
 
 async def _screen(call: Call, answer: Any) -> Response:

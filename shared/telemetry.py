@@ -43,6 +43,20 @@ def setup_telemetry(service_name: str, settings: Settings) -> None:
     _configured = True
 
 
+def flush_telemetry() -> None:
+    """Export the spans and metrics still batched in this process.
+
+    Called as each app's lifespan ends: uvicorn ends a stopped server by re-raising the signal
+    it caught, so no atexit handler (where the SDK would flush) ever runs.
+    """
+    tracer_provider = trace.get_tracer_provider()
+    if isinstance(tracer_provider, TracerProvider):
+        tracer_provider.force_flush()
+    meter_provider = metrics.get_meter_provider()
+    if isinstance(meter_provider, MeterProvider):
+        meter_provider.force_flush()
+
+
 def _exporters(kind: str) -> tuple[SpanExporter, MetricExporter]:
     if kind == "otlp":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

@@ -25,7 +25,7 @@ from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.settings import RecordSettings
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, setup_telemetry
+from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
 
 
 def create_app(settings: RecordSettings | None = None) -> FastAPI:
@@ -47,6 +47,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
             await dispatcher
         await warming
         await database.dispose()
+        flush_telemetry()
 
     app = FastAPI(
         title="OneStory shared care record",

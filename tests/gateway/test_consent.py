@@ -101,3 +101,23 @@ async def test_given_consent_denying_a_sensitive_label_when_staff_look_then_only
 
     refusal = await wait_for_audit(front_door, person.id, by(nurse.reference, outcome="4"))
     assert f"Observation/{mental_health['id']}" in str(refusal["entity"])
+
+
+async def test_given_label_denied_when_staff_ask_for_a_subset_then_still_withheld(
+    front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
+) -> None:
+    person = await new_person(front_door)
+    code = unique("phq9-")
+    sensitive = await create(
+        front_door, labelled(observation(person.id, code=code, value=23, unit="{score}"), "PSY")
+    )
+    await create(front_door, consent(person.id, deny_labels=("PSY",)))
+    nurse = await new_staff(front_door, issuer)
+    await create(front_door, service_request(person.id, nurse.organization_reference))
+    async with gateway_client(gateway, nurse.token) as client:
+        read = await client.get(f"Observation/{sensitive['id']}?_elements=valueQuantity")
+        found = (
+            await client.get("Observation", params={"code": code, "_elements": "value"})
+        ).json()
+    assert read.status_code == 403, read.text
+    assert matches(found) == []

@@ -15,7 +15,7 @@ import pytest
 from gateway.audit import AUDIT_FLAG_SYSTEM
 from shared.auth.devissuer import DevIssuer
 from tests.conftest import gateway_client
-from tests.support.fhir import unique
+from tests.support.fhir import observation, unique
 from tests.support.gateway import (
     BREAK_GLASS_TAG,
     Person,
@@ -200,6 +200,42 @@ async def test_given_staff_without_relationship_when_writing_then_403_and_nothin
     assert matches(flags.json()) == []
 
 
+async def test_given_conditional_writes_when_the_match_is_an_unrelated_persons_then_403(
+    front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
+) -> None:
+    """The criteria find another person's resource: it must not be answered, moved or deleted."""
+    theirs, mine = await new_person(front_door), await new_person(front_door)
+    staff = await new_staff(front_door, issuer)
+    await _care_manager(front_door, staff, mine)
+    target = theirs.observation["id"]
+    mine_now = observation(mine.id, value=80)
+    async with gateway_client(gateway, staff.token) as client:
+        attempts = {
+            "create": await client.post(
+                "Observation", json=mine_now, headers={"If-None-Exist": f"_id={target}"}
+            ),
+            "update": await client.put(
+                f"Observation?_id={target}", json={**mine_now, "id": target}
+            ),
+            "patch": await client.patch(
+                f"Observation?_id={target}",
+                content=b'[{"op": "replace", "path": "/status", "value": "cancelled"}]',
+                headers={"Content-Type": "application/json-patch+json"},
+            ),
+            "delete": await client.delete(f"Observation?_id={target}"),
+        }
+        assert {k: a.status_code for k, a in attempts.items()} == dict.fromkeys(attempts, 403)
+        assert "72" not in attempts["create"].text
+        own = await client.put(
+            f"Observation?_id={mine.observation['id']}",
+            json={**mine_now, "id": mine.observation["id"]},
+        )
+        assert own.status_code == 200, own.text
+    kept = (await front_door.get(f"Observation/{target}")).json()
+    assert kept["subject"]["reference"] == f"Patient/{theirs.id}"
+    assert kept["status"] == "final" and kept["meta"]["versionId"] == "1"
+
+
 async def test_given_practitioner_role_as_fhir_user_when_reading_then_its_organisation_counts(
     front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
 ) -> None:
@@ -242,3 +278,14 @@ async def test_given_break_glass_reason_when_no_relationship_then_allowed_flagge
     review = {"_tag": f"{AUDIT_FLAG_SYSTEM}|{BREAK_GLASS_TAG}", "patient": person.id}
     tagged = (await front_door.get("AuditEvent", params=review)).json()
     assert event["id"] in {r["id"] for r in matches(tagged)}
+
+
+@pytest.mark.parametrize("subsetting", ["_elements=valueQuantity", "_summary=text"])
+async def test_given_no_relationship_when_reading_a_subset_then_still_403(
+    subsetting: str, front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
+) -> None:
+    person = await new_person(front_door)
+    staff = await new_staff(front_door, issuer)
+    async with gateway_client(gateway, staff.token) as client:
+        answer = await client.get(f"Observation/{person.observation['id']}?{subsetting}")
+    assert answer.status_code == 403, answer.text

@@ -92,12 +92,10 @@ BAD_TOKENS: dict[str, tuple[BadToken, str]] = {
 
 
 @pytest.fixture(scope="module")
-def stranger(tmp_path_factory: pytest.TempPathFactory) -> DevIssuer:
+def stranger(tmp_path_factory: pytest.TempPathFactory, issuer: DevIssuer) -> DevIssuer:
     """A development issuer the gateway has never heard of (same names, other keys)."""
     folder: Path = tmp_path_factory.mktemp("stranger")
-    return DevIssuer(
-        folder, "http://127.0.0.1:8080/auth", "http://127.0.0.1:8080/fhir", environment="test"
-    )
+    return DevIssuer(folder, issuer.issuer, issuer.audience, environment="test")
 
 
 @pytest.mark.parametrize("case", list(BAD_TOKENS))

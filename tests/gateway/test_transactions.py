@@ -48,21 +48,25 @@ async def test_given_token_missing_one_entrys_scope_when_posting_transaction_the
     family = unique("Family")
     token = issuer.issue(scope="system/Patient.c", client_id=unique("pas-"))
     async with gateway_client(gateway, token) as client:
-        refused = await client.post("", json=_bundle("transaction", *_new_patient_with_observation(family)))
+        refused = await client.post(
+            "", json=_bundle("transaction", *_new_patient_with_observation(family))
+        )
     assert refused.status_code == 403, refused.text
     assert "create Observation" in refused.json()["issue"][0]["diagnostics"]
     nothing = (await front_door.get("Patient", params={"family": family})).json()
     assert matches(nothing) == []
 
 
-async def test_given_each_entry_in_scope_when_posting_transaction_then_provenance_stored_not_answered(
+async def test_given_entries_in_scope_when_posting_transaction_then_provenance_stored_not_answered(
     front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
 ) -> None:
     family = unique("Family")
     client_id = unique("pas-")
     token = issuer.issue(scope="system/Patient.c system/Observation.c", client_id=client_id)
     async with gateway_client(gateway, token) as client:
-        answer = await client.post("", json=_bundle("transaction", *_new_patient_with_observation(family)))
+        answer = await client.post(
+            "", json=_bundle("transaction", *_new_patient_with_observation(family))
+        )
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert result["type"] == "transaction-response"

@@ -322,11 +322,11 @@ async def audit_events(client: httpx.AsyncClient, patient_id: str) -> list[Resou
 
 
 async def wait_for_audit(
-    client: httpx.AsyncClient, patient_id: str, test: AuditTest, timeout: float = 10.0
+    client: httpx.AsyncClient, patient_id: str, test: AuditTest, patience: float = 10.0
 ) -> Resource:
     """The first AuditEvent about the patient that passes ``test``; they arrive shortly after
     the request (the gateway queues them), so keep looking for a while."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience
     events: list[Resource] = []
     while time.monotonic() < deadline:
         events = await audit_events(client, patient_id)
