@@ -1,17 +1,8 @@
-"""Alembic environment for the gateway's own tables."""
+"""Alembic environment of the gateway's own tables."""
 
 from __future__ import annotations
 
-from alembic import context
-
 from gateway.schema import metadata
+from shared.storage.alembic_env import run_migrations
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
-    version_table=context.config.attributes.get("version_table", "alembic_version"),
-)
-with context.begin_transaction():
-    context.run_migrations()
+run_migrations(metadata)

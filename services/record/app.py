@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
+from services.record.operations import OPERATION_ROUTERS
 from services.record.routes import router
 from services.record.subscriptions import operations as subscription_operations
 from services.record.subscriptions.dispatcher import Dispatcher
@@ -60,6 +61,8 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
     app.state.database = database
     app.state.subscriptions = SubscriptionRegistry()
     install_error_handlers(app)
+    for operation in OPERATION_ROUTERS:
+        app.include_router(operation)
     app.include_router(subscription_operations.router)
     app.include_router(router)
 
