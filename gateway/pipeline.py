@@ -198,6 +198,13 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         return await forwarding.stream(state.upstream, route, call.request, headers)
     if interaction.writes:
         await _check_write(state, call)
+    if (
+        interaction.resource_type == "Patient"
+        and interaction.resource_id
+        and not interaction.writes
+    ):
+        # Opening a person's record (read, history, $everything): decided before it is fetched.
+        await call.guard.check_patients({interaction.resource_id}, "Patient")
     extra = _confinement(call)
     body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
     answer = await forwarding.buffered(
@@ -218,9 +225,17 @@ def _note_query_patients(call: Call) -> None:
 
 
 def _confinement(call: Call) -> list[tuple[str, str]] | None:
-    """A resident's searches are kept to their own compartment."""
+    """A resident's searches are kept to their own compartment, and their operations on a
+    Patient ($everything, $summary) to their own."""
     interaction = call.interaction
-    if call.context != "patient" or interaction.kind != "search-type":
+    if call.context != "patient":
+        return None
+    if interaction.resource_type == "Patient" and interaction.resource_id not in (
+        None,
+        call.principal.patient,
+    ):
+        raise forbidden("A resident's token reaches only their own record")
+    if interaction.kind != "search-type":
         return None
     assert call.principal.patient and interaction.resource_type
     if not in_compartment_type(interaction.resource_type):
