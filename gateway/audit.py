@@ -187,14 +187,18 @@ class AuditQueue:
             return
         self.wake.set()
 
-    async def run(self, deliver: Deliver, *, idle_seconds: float = 1.0) -> None:
-        """Deliver queued events until cancelled."""
+    async def run(
+        self, deliver: Deliver, *, idle_seconds: float = 1.0, linger_seconds: float = 0.2
+    ) -> None:
+        """Deliver queued events until cancelled. After the first event of a quiet spell it
+        lingers a moment, so a busy gateway sends batches, not one record write per request."""
         while True:
             delivered = await self.deliver_due(deliver)
             if not delivered:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle_seconds)
+                await asyncio.sleep(linger_seconds)
 
     async def deliver_due(self, deliver: Deliver) -> int:
         """Send one batch of due events; the number delivered (0 if none or on failure)."""

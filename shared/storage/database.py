@@ -19,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,7 +49,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
+            # Pooled: each aiosqlite connection is a thread of its own, too dear to open per
+            # transaction. WAL lets the pooled readers run beside the one writer.
+            self.engine: AsyncEngine = create_async_engine(
+                url, poolclass=AsyncAdaptedQueuePool, pool_size=pool_size, max_overflow=0
+            )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(
