@@ -26,6 +26,7 @@ from gateway.recordclient import RecordClient
 from gateway.relationships import Relationships
 from gateway.routing import RouteTable
 from gateway.upstream import Upstream
+from shared.auth.scopes import Scope
 from shared.auth.tokens import Principal, TokenVerifier, bearer_token
 from shared.errors import FhirError
 from shared.fhir.interactions import Interaction, classify
@@ -34,6 +35,8 @@ BREAK_GLASS = "x-break-glass-reason"
 # Staff and residents get whole resources: a subset could leave out the very elements (the
 # subject, the security labels) their answers are checked by. FHIR lets a server ignore these.
 SUBSETTING = frozenset({"_elements", "_summary"})
+# What a scope limited by a query (SMART v2 "?category=...") can be checked for.
+_RESTRICTABLE = frozenset({"search-type", "read", "vread", "history-instance"})
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Call:
     guard: Guard
     audit: AuditRecord
     correlation: str
+    restriction: tuple[tuple[str, str], ...] = ()  # a v2 scope's ?query, when it grants
 
 
 async def handle(state: GatewayState, request: Request) -> Response:
@@ -109,7 +113,8 @@ def _call(
     audit: AuditRecord,
 ) -> Call:
     """The request with its caller's kind and rules; 403 when no scope grants it."""
-    context = _context(principal, interaction)
+    granting = _granting(principal, interaction)
+    context = granting.context
     guard: Guard = ServiceGuard()
     if context == "patient":
         if not principal.patient:
@@ -123,17 +128,29 @@ def _call(
             break_glass_reason=request.headers.get(BREAK_GLASS),
         )
     return Call(
-        request, principal, interaction, context, guard, audit, forwarding.correlation_id(request)
+        request,
+        principal,
+        interaction,
+        context,
+        guard,
+        audit,
+        forwarding.correlation_id(request),
+        restriction=granting.query,
     )
 
 
 def _context(principal: Principal, interaction: Interaction) -> str:
     """The kind of caller, by the scope that grants this interaction; 403 if none does."""
+    return _granting(principal, interaction).context
+
+
+def _granting(principal: Principal, interaction: Interaction) -> Scope:
+    """The scope that grants this interaction (any, for one that needs no permission)."""
     if not interaction.permission:
         granted = next(iter(principal.scopes), None)
         if granted is None:
             raise forbidden("The token grants no access to FHIR resources")
-        return granted.context
+        return granted
     resource_type = interaction.resource_type or "*"
     scope = principal.allows(resource_type, interaction.permission)
     if scope is None:
@@ -142,7 +159,7 @@ def _context(principal: Principal, interaction: Interaction) -> str:
             f"The token's scopes do not allow you to {verb[interaction.permission]} "
             f"{resource_type if resource_type != '*' else 'across all types'}"
         )
-    return scope.context
+    return scope
 
 
 def _audited(interaction: Interaction, audit: AuditRecord) -> bool:
@@ -193,7 +210,9 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         headers["x-provenance"] = provenance_header(call.principal)
     if interaction.kind == "transaction":
         return await _transaction(state, call, route, headers)
-    if call.context == "system" and not _needs_body(call):
+    if call.restriction:
+        await _check_restriction(state, call)
+    if call.context == "system" and not _needs_body(call) and not call.restriction:
         _note_query_patients(call)
         return await forwarding.stream(state.upstream, route, call.request, headers)
     if interaction.writes:
@@ -205,10 +224,16 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
     ):
         # Opening a person's record (read, history, $everything): decided before it is fetched.
         await call.guard.check_patients({interaction.resource_id}, "Patient")
-    extra = _confinement(call)
+    extra = [*(_confinement(call) or []), *_restricted_search(call)]
     body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
     answer = await forwarding.buffered(
-        state.upstream, route, call.request, headers, body, extra, drop=SUBSETTING
+        state.upstream,
+        route,
+        call.request,
+        headers,
+        body,
+        extra,
+        drop=SUBSETTING if call.context != "system" else frozenset(),
     )
     return await _screen(call, answer)
 
@@ -222,6 +247,24 @@ def _note_query_patients(call: Call) -> None:
     for name, value in parse_qsl(call.request.url.query):
         if name in ("patient", "subject") and value:
             call.audit.patients |= {v.removeprefix("Patient/") for v in value.split(",") if v}
+
+
+async def _check_restriction(state: GatewayState, call: Call) -> None:
+    """A SMART v2 scope with a query (``patient/Observation.rs?category=laboratory``) grants
+    only the resources that query finds: reads are checked against it, searches narrowed."""
+    interaction = call.interaction
+    if interaction.kind not in _RESTRICTABLE or interaction.resource_type is None:
+        raise forbidden("A scope limited by a query grants reads and searches of one type only")
+    if interaction.resource_id:
+        found = await state.record.search(
+            interaction.resource_type, [("_id", interaction.resource_id), *call.restriction]
+        )
+        if not found:
+            raise forbidden("This resource is outside what the token's scope query allows")
+
+
+def _restricted_search(call: Call) -> list[tuple[str, str]]:
+    return list(call.restriction) if call.interaction.kind == "search-type" else []
 
 
 def _confinement(call: Call) -> list[tuple[str, str]] | None:

@@ -24,7 +24,7 @@ def population(size: int, seed: int) -> list[Patient]:
     """``size`` different residents (distinct NHS numbers), the same for the same seed."""
     rng = random.Random(seed)
     taken: set[str] = set()
-    people = []
+    people: list[Patient] = []
     while len(people) < size:
         person = resident(rng)
         if nhs_of(person) not in taken:

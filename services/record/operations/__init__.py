@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.record.operations import everything
+from services.record.operations import everything, match
 
-OPERATION_ROUTERS: list[APIRouter] = [everything.router]
+OPERATION_ROUTERS: list[APIRouter] = [everything.router, match.router]
