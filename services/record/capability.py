@@ -26,6 +26,24 @@ _INTERACTIONS = (
 )
 
 
+_TYPE_OPERATIONS = {
+    "Patient": [
+        {
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        },
+        {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"},
+    ],
+    "Subscription": [
+        {
+            "name": "status",
+            "definition": "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/"
+            "backport-subscription-status",
+        },
+    ],
+}
+
+
 def _search_params(resource_type: str) -> list[dict[str, Any]]:
     return [
         {"name": code, "definition": param.url, "type": param.type}
@@ -53,7 +71,8 @@ def _resource(resource_type: str) -> dict[str, Any]:
             {
                 "name": "validate",
                 "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-            }
+            },
+            *_TYPE_OPERATIONS.get(resource_type, []),
         ],
     }
 

@@ -204,3 +204,15 @@ MISTAKES: tuple[Mistake, ...] = (
 )
 # Mistakes after which the details are no longer exactly the person's.
 TYPOS: tuple[Mistake, ...] = (family_typo, given_typo, names_swapped, date_transposed, date_digit)
+
+
+def postcode_of(person: Patient) -> str | None:
+    addresses = person.get("address") or [{}]
+    value: str | None = addresses[0].get("postalCode")
+    return value
+
+
+def phone_of(person: Patient) -> str | None:
+    telecoms = person.get("telecom") or [{}]
+    value: str | None = telecoms[0].get("value")
+    return value

@@ -5,6 +5,7 @@ people mistype them. Pure functions on strings; the caller has folded names alre
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WINKLER_PREFIX = 4
 _WINKLER_SCALE = 0.1
@@ -71,6 +72,7 @@ def name_key(folded: str) -> str:
     return " ".join(_NOT_NAME.sub("", spaced).split())
 
 
+@lru_cache(maxsize=8192)
 def name_similarity(a: str, b: str) -> float:
     """1.0 only for the same name; otherwise the Jaro-Winkler similarity of the whole names
     (spaces and hyphens ignored, at least 0.9 for a single typo) or, a little lower, the best
@@ -81,13 +83,19 @@ def name_similarity(a: str, b: str) -> float:
     if whole_a == whole_b:
         return 1.0
     best = jaro_winkler(whole_a, whole_b)
-    if min(len(whole_a), len(whole_b)) >= 3 and edit_distance(whole_a, whole_b) == 1:
-        best = max(best, _ONE_EDIT)
+    if best < _ONE_EDIT and _one_edit_apart(whole_a, whole_b):
+        best = _ONE_EDIT
     parts_a, parts_b = a.split(), b.split()
     if len(parts_a) > 1 or len(parts_b) > 1:
         parts = max(jaro_winkler(x, y) for x in parts_a for y in parts_b)
         best = max(best, parts * _TOKEN_PENALTY)
     return min(best, 0.99)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if max(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    return edit_distance(a, b) == 1
 
 
 def initial_matches(a: str, b: str) -> bool:
