@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import capability, devauth, forwarding, pipeline
 from gateway.audit import AuditQueue
+from gateway.call import GatewayState
 from gateway.guards import ConsentCache
 from gateway.idempotency import IdempotencyStore
-from gateway.pipeline import GatewayState
 from gateway.ratelimit import RateLimiter
 from gateway.recordclient import RecordClient
 from gateway.relationships import Relationships

@@ -7,8 +7,6 @@ consent or relationship say so -> audit, whatever the outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -16,18 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gateway import forwarding
-from gateway.audit import AuditQueue, AuditRecord
+from gateway.audit import AuditRecord
+from gateway.call import Call, GatewayState, granting
 from gateway.compartment import confining_parameter, in_compartment_type, patients_of
-from gateway.guards import ConsentCache, Guard, ResidentGuard, ServiceGuard, StaffGuard, forbidden
-from gateway.idempotency import IdempotencyStore, KeptResponse
-from gateway.provenance import provenance_header, with_transaction_provenance
-from gateway.ratelimit import RateLimiter
-from gateway.recordclient import RecordClient
-from gateway.relationships import Relationships
-from gateway.routing import RouteTable
-from gateway.upstream import Upstream
-from shared.auth.scopes import Scope
-from shared.auth.tokens import Principal, TokenVerifier, bearer_token
+from gateway.guards import Guard, ResidentGuard, ServiceGuard, StaffGuard, forbidden
+from gateway.idempotency import KeptResponse
+from gateway.provenance import provenance_header
+from gateway.screening import screen
+from gateway.transactions import transaction
+from shared.auth.tokens import Principal, bearer_token
 from shared.errors import FhirError
 from shared.fhir.interactions import Interaction, classify
 
@@ -37,33 +32,6 @@ BREAK_GLASS = "x-break-glass-reason"
 SUBSETTING = frozenset({"_elements", "_summary"})
 # What a scope limited by a query (SMART v2 "?category=...") can be checked for.
 _RESTRICTABLE = frozenset({"search-type", "read", "vread", "history-instance"})
-
-
-@dataclass
-class GatewayState:
-    routes: RouteTable
-    upstream: Upstream
-    verifier: TokenVerifier
-    limiter: RateLimiter
-    idempotency: IdempotencyStore
-    audit: AuditQueue
-    record: RecordClient
-    relationships: Relationships
-    consents: ConsentCache
-
-
-@dataclass
-class Call:
-    """Everything known about one request as it is handled."""
-
-    request: Request
-    principal: Principal
-    interaction: Interaction
-    context: str  # system | user | patient
-    guard: Guard
-    audit: AuditRecord
-    correlation: str
-    restriction: tuple[tuple[str, str], ...] = ()  # a v2 scope's ?query, when it grants
 
 
 async def handle(state: GatewayState, request: Request) -> Response:
@@ -113,8 +81,8 @@ def _call(
     audit: AuditRecord,
 ) -> Call:
     """The request with its caller's kind and rules; 403 when no scope grants it."""
-    granting = _granting(principal, interaction)
-    context = granting.context
+    scope = granting(principal, interaction)
+    context = scope.context
     guard: Guard = ServiceGuard()
     if context == "patient":
         if not principal.patient:
@@ -135,31 +103,8 @@ def _call(
         guard,
         audit,
         forwarding.correlation_id(request),
-        restriction=granting.query,
+        restriction=scope.query,
     )
-
-
-def _context(principal: Principal, interaction: Interaction) -> str:
-    """The kind of caller, by the scope that grants this interaction; 403 if none does."""
-    return _granting(principal, interaction).context
-
-
-def _granting(principal: Principal, interaction: Interaction) -> Scope:
-    """The scope that grants this interaction (any, for one that needs no permission)."""
-    if not interaction.permission:
-        granted = next(iter(principal.scopes), None)
-        if granted is None:
-            raise forbidden("The token grants no access to FHIR resources")
-        return granted
-    resource_type = interaction.resource_type or "*"
-    scope = principal.allows(resource_type, interaction.permission)
-    if scope is None:
-        verb = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
-        raise forbidden(
-            f"The token's scopes do not allow you to {verb[interaction.permission]} "
-            f"{resource_type if resource_type != '*' else 'across all types'}"
-        )
-    return scope
 
 
 def _audited(interaction: Interaction, audit: AuditRecord) -> bool:
@@ -209,7 +154,7 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
     if writes and "x-provenance" not in call.request.headers:
         headers["x-provenance"] = provenance_header(call.principal)
     if interaction.kind == "transaction":
-        return await _transaction(state, call, route, headers)
+        return await transaction(state, call, route, headers)
     if call.restriction:
         await _check_restriction(state, call)
     if call.context == "system" and not _needs_body(call) and not call.restriction:
@@ -235,7 +180,7 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         extra,
         drop=SUBSETTING if call.context != "system" else frozenset(),
     )
-    return await _screen(call, answer)
+    return await screen(call, answer)
 
 
 def _needs_body(call: Call) -> bool:
@@ -325,118 +270,3 @@ def _existing_criteria(call: Call) -> list[tuple[str, str]]:
     if request.method == "POST" and (condition := request.headers.get("if-none-exist")):
         return parse_qsl(condition.split("?", 1)[-1])
     return []
-
-
-async def _screen(call: Call, answer: Any) -> Response:
-    """Check what the service answered against the caller's rights before it leaves."""
-    body = forwarding.json_body(answer)
-    if not isinstance(body, dict) or answer.status_code >= 400:
-        return forwarding.as_response(answer)
-    if body.get("resourceType") == "Bundle" and not call.interaction.writes:
-        return forwarding.replace_body(answer, await _screen_bundle(call, body))
-    resource_type = body.get("resourceType", "")
-    if call.interaction.writes or resource_type == "OperationOutcome":
-        _note_resource(call, body)
-        return forwarding.as_response(answer)
-    patients = patients_of(body)
-    call.audit.patients |= patients
-    _note_resource(call, body)
-    await call.guard.check_patients(patients, resource_type)
-    if not await call.guard.visible(body):
-        raise forbidden("This person's consent withholds this record from you")
-    return forwarding.as_response(answer)
-
-
-async def _screen_bundle(call: Call, bundle: dict[str, Any]) -> dict[str, Any]:
-    kept, withheld = [], 0
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource")
-        if not isinstance(resource, dict) or resource.get("resourceType") == "OperationOutcome":
-            kept.append(entry)
-            continue
-        call.audit.patients |= patients_of(resource)
-        if await call.guard.visible(resource):
-            kept.append(entry)
-            _note_resource(call, resource)
-        else:
-            withheld += 1
-    if withheld:
-        kept.append(
-            {
-                "resource": {
-                    "resourceType": "OperationOutcome",
-                    "issue": [
-                        {
-                            "severity": "information",
-                            "code": "suppressed",
-                            "diagnostics": f"{withheld} resource(s) withheld by consent or "
-                            "access rules",
-                        }
-                    ],
-                },
-                "search": {"mode": "outcome"},
-            }
-        )
-    screened = {**bundle, "entry": kept}
-    if withheld:
-        screened.pop("total", None)  # it would count what the caller may not know exists
-    if not kept:
-        screened.pop("entry")
-    return screened
-
-
-def _note_resource(call: Call, resource: dict[str, Any]) -> None:
-    if resource.get("id") and resource.get("resourceType"):
-        call.audit.resources.append(f"{resource['resourceType']}/{resource['id']}")
-
-
-async def _transaction(
-    state: GatewayState, call: Call, route: Any, headers: dict[str, str]
-) -> Response:
-    """Each entry needs its own scope; residents may not post Bundles."""
-    if call.context == "patient":
-        raise forbidden("Transaction and batch Bundles are for staff and services")
-    body = await call.request.body()
-    try:
-        bundle = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise FhirError(400, f"The request body is not valid JSON: {error}") from error
-    if not isinstance(bundle, dict):
-        raise FhirError(400, "POST to the base takes a Bundle of type transaction or batch")
-    for entry in bundle.get("entry", []) or []:
-        await _check_entry(call, entry)
-    provenance = headers.pop("x-provenance", None)
-    sent = bundle
-    if provenance and bundle.get("type") == "transaction":
-        sent = with_transaction_provenance(bundle, orjson.loads(provenance))
-    answer = await forwarding.buffered(
-        state.upstream, route, call.request, headers, orjson.dumps(sent)
-    )
-    result = forwarding.json_body(answer)
-    if _entries(sent) > _entries(bundle) and _is_bundle(result) and answer.status_code < 400:
-        result["entry"] = result.get("entry", [])[:-1]  # the Provenance the gateway added
-        return forwarding.replace_body(answer, result)
-    return forwarding.as_response(answer)
-
-
-def _entries(bundle: dict[str, Any]) -> int:
-    return len(bundle.get("entry") or [])
-
-
-def _is_bundle(body: Any) -> bool:
-    return isinstance(body, dict) and body.get("resourceType") == "Bundle"
-
-
-async def _check_entry(call: Call, entry: Any) -> None:
-    request = entry.get("request") if isinstance(entry, dict) else None
-    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
-        return  # the record refuses malformed entries with a clear 400
-    path = request["url"].split("?")[0]
-    interaction = classify(str(request.get("method", "")), [s for s in path.split("/") if s])
-    if interaction.permission and interaction.resource_type:
-        _context(call.principal, interaction)
-    resource = entry.get("resource")
-    if isinstance(resource, dict) and interaction.resource_type:
-        patients = patients_of(resource)
-        call.audit.patients |= patients
-        await call.guard.check_patients(patients, interaction.resource_type)
