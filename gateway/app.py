@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ from shared.storage.database import Database
 from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
 
 log = logging.getLogger("onestory.gateway")
-MIGRATIONS = __import__("pathlib").Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "migrations"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
