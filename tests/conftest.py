@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from shared.auth.devissuer import DevIssuer
 from shared.settings import Settings
@@ -21,6 +22,13 @@ from tests.support.postgres import SKIP_REASON, admin_url, drop_database, fresh_
 from tests.support.services import RunningService, gateway_service, record_service
 
 FHIR_JSON = "application/fhir+json"
+
+# Property tests are repeatable by default (the same examples every run, no deadlines on a
+# loaded 2-core machine), so CI is never red by chance; HYPOTHESIS_PROFILE=explore draws new
+# examples each run to look for more.
+settings.register_profile("repeatable", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 # One TLS context for every client: httpx builds (and loads CA certificates into) a new one
 # for each client otherwise, about 60 ms per test.
 _TLS = ssl.create_default_context()

@@ -265,6 +265,8 @@ def test_never_certain_without_nhs_number_when_a_detail_is_mistyped(
     asked = anonymous(copy.deepcopy(person))
     mistype(rng, asked)
     other(rng, asked)
+    # Two mistakes on one field can undo each other (a digit changed, then changed back).
+    assume(asked != anonymous(copy.deepcopy(person)))
     match = compare(asked, person)
     assert match.grade != "certain"
     assert match.score < CERTAIN_SCORE
