@@ -51,12 +51,19 @@ def postgres_admin() -> Iterator[str]:
     if url is None:
         pytest.skip(SKIP_REASON)
     yield url
+    for name in _CREATED_DATABASES:  # whatever a test's fixtures left behind
+        asyncio.run(drop_database(url, name))
     if cluster is not None:
         cluster.stop()
 
 
+_CREATED_DATABASES: list[str] = []
+
+
 def make_postgres_database(admin: str, label: str) -> str:
+    """A fresh, migrated database, dropped when the session ends."""
     name = f"onestory_test_{label}_{_worker()}_{os.getpid()}"
+    _CREATED_DATABASES.append(name)
     return asyncio.run(_migrated(asyncio.run(fresh_database(admin, name))))
 
 
