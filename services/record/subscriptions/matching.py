@@ -12,36 +12,43 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.record.subscriptions.spec import COLLECTING, SubscriptionSpec, read_spec
 from shared.errors import FhirError
 from shared.fhir.queryparser import parse_search
 from shared.storage.rows import StoredResource
-from shared.storage.schema import subscription_event, subscription_state
+from shared.storage.schema import resource, subscription_event, subscription_state
 from shared.storage.search import search
 
 log = logging.getLogger("onestory.record.subscriptions")
-_REFRESH_SECONDS = 1.0
 
 
 class SubscriptionRegistry:
-    """The collecting subscriptions, kept for a second at most (and forgotten at once when
-    this process writes a Subscription), and the signal that new events are committed."""
+    """The collecting subscriptions, re-read whenever any Subscription in the database has
+    changed (one indexed lookup per write, so every replica sees a new subscription at once),
+    and the signal that new events are committed."""
 
     def __init__(self) -> None:
         self._specs: list[SubscriptionSpec] = []
-        self._loaded_at = -1e9
+        self._stamp: int | None = -1
         self.committed = asyncio.Event()
 
     def forget(self) -> None:
-        self._loaded_at = -1e9
+        self._stamp = -1
 
     async def collecting(self, connection: AsyncConnection) -> list[SubscriptionSpec]:
-        if time.monotonic() - self._loaded_at > _REFRESH_SECONDS:
+        stamp = (
+            await connection.execute(
+                select(func.max(resource.c.last_updated)).where(
+                    resource.c.resource_type == "Subscription"
+                )
+            )
+        ).scalar()
+        if stamp != self._stamp:
             self._specs = await _load(connection)
-            self._loaded_at = time.monotonic()
+            self._stamp = stamp
         return self._specs
 
     async def for_type(
