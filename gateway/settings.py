@@ -15,7 +15,6 @@ class GatewaySettings(Settings):
     # The gateway's own operational database (idempotent responses, audit queue).
     gateway_database_url: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
-    default_timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 3.0
     # Requests per client per minute; a burst of the same size is allowed.
     rate_limit_per_minute: int = 1200
