@@ -85,13 +85,22 @@ async def _plan(writer: RecordWriter, items: list[BundleEntry]) -> _Plan:
     plan = _Plan()
     seen_conditions: dict[str, str] = {}
     for item in items:
-        if item.method == "POST":
-            await _plan_create(writer, item, plan, seen_conditions)
-        elif item.method in ("PUT", "PATCH") and item.condition:
-            await _plan_conditional_update(writer, item, plan)
-        elif item.method in ("PUT", "PATCH") and item.full_url:
-            plan.aliases[item.full_url] = f"{item.resource_type}/{item.resource_id}"
+        try:
+            await _plan_entry(writer, item, plan, seen_conditions)
+        except FhirError as error:
+            raise _in_entry(error, item) from error
     return plan
+
+
+async def _plan_entry(
+    writer: RecordWriter, item: BundleEntry, plan: _Plan, seen_conditions: dict[str, str]
+) -> None:
+    if item.method == "POST":
+        await _plan_create(writer, item, plan, seen_conditions)
+    elif item.method in ("PUT", "PATCH") and item.condition:
+        await _plan_conditional_update(writer, item, plan)
+    elif item.method in ("PUT", "PATCH") and item.full_url:
+        plan.aliases[item.full_url] = f"{item.resource_type}/{item.resource_id}"
 
 
 async def _plan_create(
@@ -109,6 +118,11 @@ async def _plan_create(
                 target_id = match.id
                 plan.matched.add(item.position)
             seen[key] = target_id
+    elif item.resource_type == "Patient" and item.resource is not None:
+        registered = await writer.registered(item.resource)
+        if registered is not None:
+            target_id = registered.id
+            plan.matched.add(item.position)
     plan.ids[item.position] = target_id
     if item.full_url:
         plan.aliases[item.full_url] = f"{item.resource_type}/{target_id}"

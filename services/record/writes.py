@@ -18,6 +18,7 @@ import jsonpatch
 import jsonpointer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.record.identity import registration
 from services.record.references import PendingReference, classify, localise, verify
 from services.record.subscriptions.matching import (
     SubscriptionRegistry,
@@ -84,12 +85,32 @@ class RecordWriter:
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
     ) -> WriteResult:
-        """Create (POST); with ``if_none_exist``, return the single match instead if any."""
+        """Create (POST); with ``if_none_exist``, return the single match instead if any.
+        A Patient without a condition of its own is registered: the record already holding
+        that person is returned instead (see ``services.record.identity.registration``)."""
         if if_none_exist:
             match = await self.find_single(body["resourceType"], if_none_exist, "If-None-Exist")
             if match is not None:
                 return WriteResult(match, 200)
+        elif new_id is None and body.get("resourceType") == "Patient":
+            existing = await self.registered(body)
+            if existing is not None:
+                return WriteResult(existing, 200)
         return await self._insert({**body, "id": new_id or str(uuid.uuid4())})
+
+    async def registered(self, patient: dict[str, Any]) -> StoredResource | None:
+        """The record this Patient is already registered as (given any NHS number it lacked),
+        or None when the person is new."""
+        validate(patient)  # bad input is refused before it can match anyone
+        existing = await registration.registered_as(self, patient)
+        if existing is None:
+            return None
+        added = registration.missing_identifiers(patient, existing.resource())
+        if not added:
+            return existing
+        resource = existing.resource()
+        resource["identifier"] = [*(resource.get("identifier") or []), *added]
+        return (await self.update("Patient", existing.id, resource)).stored
 
     async def update(
         self,

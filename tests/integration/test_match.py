@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import string
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -94,6 +95,16 @@ def evidence(entry: Resource) -> dict[str, str]:
 
 def ids(entries: list[Resource]) -> list[str]:
     return [e["resource"]["id"] for e in entries]
+
+
+async def duplicate(fhir: httpx.AsyncClient, resource: Resource) -> Resource:
+    """A second record of the person, loaded under its own id as a migration would (a POST
+    would be registered as the person already there)."""
+    new_id = f"dup-{uuid.uuid4()}"
+    response = await fhir.put(f"Patient/{new_id}", json={**resource, "id": new_id})
+    assert response.status_code == 201, response.text
+    created: Resource = response.json()
+    return created
 
 
 @pytest.fixture
@@ -213,7 +224,7 @@ async def test_given_a_look_alike_with_another_nhs_number_then_it_is_certainly_n
 async def test_given_two_certain_records_then_both_come_with_a_warning_and_nothing_is_linked(
     fhir: httpx.AsyncClient, registered: Resource
 ) -> None:
-    duplicate = await create(fhir, without_nhs_number(registered))
+    duplicate_record = await duplicate(fhir, without_nhs_number(registered))
     response = await fhir.post(
         "Patient/$match",
         json=parameters(without_nhs_number(registered), only_certain=True),
@@ -221,11 +232,11 @@ async def test_given_two_certain_records_then_both_come_with_a_warning_and_nothi
 
     bundle = response.json()
     matches = [e for e in bundle["entry"] if e["search"]["mode"] == "match"]
-    assert {e["resource"]["id"] for e in matches} == {registered["id"], duplicate["id"]}
+    assert {e["resource"]["id"] for e in matches} == {registered["id"], duplicate_record["id"]}
     assert all(grade(e) == "certain" for e in matches)
     (outcome,) = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
     assert outcome["issue"][0]["code"] == "multiple-matches"
-    for resource in (registered, duplicate):
+    for resource in (registered, duplicate_record):
         current = (await fhir.get(f"Patient/{resource['id']}")).json()
         assert current["meta"]["versionId"] == "1"
         assert "link" not in current
@@ -245,7 +256,7 @@ async def test_given_count_then_no_more_results_than_that(
     fhir: httpx.AsyncClient, registered: Resource
 ) -> None:
     for _ in range(3):
-        await create(fhir, without_nhs_number(registered))
+        await duplicate(fhir, without_nhs_number(registered))
 
     assert len(await match(fhir, without_nhs_number(registered))) == 4
     assert len(await match(fhir, without_nhs_number(registered), count=2)) == 2

@@ -9,10 +9,16 @@ from typing import Any
 from shared.nhs_number import NHS_NUMBER_SYSTEM, generate
 
 _rng = random.Random()
+_issued: set[str] = set()
 
 
 def nhs_number() -> str:
-    return generate(_rng)
+    """A valid NHS number no other test of this process has had: registration would find
+    that test's patient under it. (Each test process has a database of its own.)"""
+    while (number := generate(_rng)) in _issued:
+        pass
+    _issued.add(number)
+    return number
 
 
 def unique(prefix: str = "") -> str:

@@ -9,7 +9,7 @@ feature compared. A look-alike that a different NHS number rules out is returned
 certainly-not, so that a clerk sees why it was not offered.
 
 Candidates come from a few narrow searches through the search engine (see
-``services.record.identity.candidates``), at most 200 of them, never a scan of the table;
+``services.record.identity.lookup``), at most 200 of them, never a scan of the table;
 ``services.record.identity.scoring`` grades them.
 
 This operation only reads: it never links, merges or creates anything. When more than one
@@ -25,19 +25,16 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from services.record.context import Ctx
-from services.record.identity.candidates import candidate_searches
 from services.record.identity.demographics import Demographics, demographics
+from services.record.identity.lookup import MAX_CANDIDATES, find_candidates
 from services.record.identity.scoring import Match, score
 from shared.errors import bad_request, unprocessable
-from shared.fhir.queryparser import parse_search
 from shared.fhir.validation import parse_json, validate
 from shared.http.fhirjson import require_content_type
 from shared.storage.rows import StoredResource
-from shared.storage.search import search
 
 router = APIRouter(prefix="/fhir")
 
@@ -45,8 +42,6 @@ MATCH_GRADE = "http://hl7.org/fhir/StructureDefinition/match-grade"
 EVIDENCE = "https://onestory.example.nhs.uk/StructureDefinition/match-evidence"
 DEFAULT_COUNT = 10
 MAX_COUNT = 100
-PER_SEARCH = 50
-MAX_CANDIDATES = 200
 _PARAMETERS = frozenset({"resource", "onlyCertainMatches", "count"})
 
 
@@ -155,29 +150,7 @@ def _check_matchable(person: Demographics) -> None:
     )
 
 
-# --- Candidates and ranking ----------------------------------------------------------------
-
-
-async def find_candidates(
-    connection: AsyncConnection, person: Demographics, base_url: str
-) -> tuple[list[StoredResource], bool]:
-    """The union of the candidate searches, in order, at most ``MAX_CANDIDATES``; and whether
-    that limit cut the union short. Records merged into another are left out."""
-    found: dict[str, StoredResource] = {}
-    for params in candidate_searches(person):
-        query = parse_search("Patient", params, strict=True)
-        page = await search(connection, query, page_size=PER_SEARCH, base_url=base_url)
-        for stored in page.matches:
-            if len(found) >= MAX_CANDIDATES:
-                return list(found.values()), True
-            if stored.id not in found and not _replaced(stored):
-                found[stored.id] = stored
-    return list(found.values()), False
-
-
-def _replaced(stored: StoredResource) -> bool:
-    links = stored.resource().get("link") or []
-    return any(isinstance(link, dict) and link.get("type") == "replaced-by" for link in links)
+# --- Ranking -------------------------------------------------------------------------------
 
 
 def rank(found: list[Scored], asked: MatchRequest) -> list[Scored]:
