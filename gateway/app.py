@@ -25,6 +25,7 @@ from gateway.recordclient import RecordClient
 from gateway.relationships import Relationships
 from gateway.routing import Route, RouteTable, compile_route
 from gateway.settings import GatewaySettings
+from gateway.summary import asks_for_page
 from gateway.upstream import Upstream
 from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import verifier_from_settings
@@ -119,7 +120,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.api_route("/fhir/{path:path}", methods=_METHODS)
     async def fhir(request: Request) -> Response:
         try:
-            negotiate(request)
+            if not asks_for_page(request):
+                negotiate(request)
             response = await pipeline.handle(state, request)
         except FhirError as error:  # refusals carry the caller's ids too
             response = error_response(error)

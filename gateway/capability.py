@@ -21,6 +21,15 @@ _SMART_CAPABILITIES = [
 ]
 
 
+# Answered by the gateway itself (gateway/summary): what a summary shows depends on who asks.
+SUMMARY_OPERATION = {
+    "name": "summary",
+    "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+    "documentation": "One page of a person's story: an International Patient Summary style "
+    "document with OneStory's care-coordination sections; _format=html for the page itself.",
+}
+
+
 def smart_configuration(settings: Settings) -> dict[str, Any]:
     issuer = settings.auth_issuer.rstrip("/")
     return {
@@ -61,6 +70,8 @@ def merged(statements: list[dict[str, Any]], settings: Settings, base_url: str) 
             for resource in other_rest.get("resource", []):
                 target = by_type.setdefault(resource["type"], {"type": resource["type"]})
                 target.setdefault("operation", []).extend(resource.get("operation", []))
+    patient = by_type.setdefault("Patient", {"type": "Patient"})
+    patient.setdefault("operation", []).append(SUMMARY_OPERATION)
     rest["resource"] = list(by_type.values())
     rest["security"] = _security(settings)
     result["implementation"] = {"description": "OneStory", "url": base_url}

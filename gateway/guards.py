@@ -3,7 +3,9 @@
 - A service (system/ scopes) acts for the care system and sees what its scopes allow.
 - A resident (patient/ scopes) is confined to their own compartment.
 - Staff (user/ scopes) need a legitimate relationship with the person (or break the glass),
-  and the person's Consent may still keep resources or the whole record from them.
+  and the person's Consent may still keep resources or the whole record from them. What is on
+  the dynamic support register (the DSR security label) only the register's team and the
+  person's own DSR keyworker and team see; breaking the glass does not open it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gateway.recordclient import RecordClient
 from gateway.relationships import Relationships
 from shared.auth.tokens import Principal
 from shared.errors import FhirError
+from shared.fhir.terms import DSR_LABEL, DSR_TEAM_ROLE, has_label
 
 
 def forbidden(diagnostics: str) -> FhirError:
@@ -106,10 +109,23 @@ class StaffGuard:
                 )
 
     async def visible(self, resource: dict[str, Any]) -> bool:
-        for patient_id in patients_of(resource):
+        patient_ids = patients_of(resource)
+        for patient_id in patient_ids:
             if not await self._may_open(patient_id):
                 return False
             if denied(await self.consents.rules(patient_id), self.caller, resource):
+                return False
+        if has_label(resource, DSR_LABEL):
+            return await self._may_see_register(patient_ids)
+        return True
+
+    async def _may_see_register(self, patient_ids: set[str]) -> bool:
+        if DSR_TEAM_ROLE in self.caller.roles:
+            return True
+        if not patient_ids:
+            return False
+        for patient_id in patient_ids:
+            if not await self.relationships.on_register_team(self.principal, patient_id):
                 return False
         return True
 

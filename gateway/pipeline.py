@@ -21,6 +21,7 @@ from gateway.guards import Guard, ResidentGuard, ServiceGuard, StaffGuard, forbi
 from gateway.idempotency import KeptResponse
 from gateway.provenance import provenance_header
 from gateway.screening import screen
+from gateway.summary import summary
 from gateway.transactions import transaction
 from shared.auth.tokens import Principal, bearer_token
 from shared.errors import FhirError
@@ -147,6 +148,8 @@ async def _body_of(response: Response) -> bytes:
 
 
 async def _dispatch(state: GatewayState, call: Call) -> Response:
+    if call.interaction.operation == "$summary" and call.interaction.resource_type == "Patient":
+        return await summary(state, call)  # the gateway's own: it depends on who asks
     route = forwarding.route_for(state.routes, call.request)
     headers = forwarding.upstream_headers(call.request, call.correlation)
     interaction = call.interaction

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.recordclient import RecordClient
 from shared.auth.tokens import Principal
+from shared.fhir.terms import DSR_LABEL
 
 _OPEN_TASK = "requested,received,accepted,ready,in-progress,on-hold"
 
@@ -32,6 +33,7 @@ class Relationships:
         self.ttl = ttl_seconds
         self._identities: dict[str, tuple[float, StaffIdentity]] = {}
         self._answers: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._register_teams: dict[tuple[str, str], tuple[float, bool]] = {}
 
     async def identity(self, principal: Principal) -> StaffIdentity:
         key = principal.fhir_user or principal.subject
@@ -73,6 +75,27 @@ class Relationships:
         identity = await self.identity(principal)
         answer = bool(identity.references) and await self._related(identity, patient_id)
         self._answers[key] = (time.monotonic() + self.ttl, answer)
+        return answer
+
+    async def on_register_team(self, principal: Principal, patient_id: str) -> bool:
+        """Is this member of staff on the person's dynamic support register team (their
+        keyworker and the professionals around them: a CareTeam with the DSR label)?"""
+        key = (principal.fhir_user or principal.subject, patient_id)
+        cached = self._register_teams.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        identity = await self.identity(principal)
+        teams = await self.record.search(
+            "CareTeam",
+            [
+                ("patient", patient_id),
+                ("status", "active"),
+                ("_security", f"{DSR_LABEL['system']}|{DSR_LABEL['code']}"),
+            ],
+        )
+        held = identity.references
+        answer = any(_participants(t) & held or {f"CareTeam/{t['id']}"} & held for t in teams)
+        self._register_teams[key] = (time.monotonic() + self.ttl, answer)
         return answer
 
     async def _related(self, identity: StaffIdentity, patient_id: str) -> bool:

@@ -1,0 +1,139 @@
+"""OneStory's own code systems, canonical URLs and the outside codes the services agree on:
+the one place that knows them. Services write these codes; the gateway and the record read
+them (the DSR label that keeps the register private, the episode types that tell a caseload
+from a discharge, the sections of a patient summary).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BASE = "https://onestory.example.nhs.uk"
+
+
+def code_system(name: str) -> str:
+    return f"{BASE}/CodeSystem/{name}"
+
+
+def structure_definition(name: str) -> str:
+    return f"{BASE}/StructureDefinition/{name}"
+
+
+def questionnaire(name: str) -> str:
+    return f"{BASE}/Questionnaire/{name}"
+
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+
+# --- Security labels ------------------------------------------------------------------------
+# Everything on the dynamic support register carries this label in meta.security: the gateway
+# shows it only to the DSR team and the person's own keyworker and team (their DSR CareTeam).
+SECURITY_LABEL = code_system("security-label")
+DSR_LABEL = {"system": SECURITY_LABEL, "code": "dsr", "display": "Dynamic support register"}
+DSR_TEAM_ROLE = "dsr-lead"  # the realm role of the register's own team
+
+# --- Episodes of care: which service's list a person is on ------------------------------------
+EPISODE_TYPE = code_system("episode-type")
+PROACTIVE_CASE_MANAGEMENT = "proactive-case-management"
+DISCHARGE_TO_ASSESS = "discharge-to-assess"
+DYNAMIC_SUPPORT_REGISTER = "dynamic-support-register"
+
+# Discharge to assess: the pathway (0-3) and the state of the journey, on the D2A episode.
+D2A_PATHWAY = code_system("d2a-pathway")
+D2A_STATE = code_system("d2a-state")
+D2A_PATHWAY_EXTENSION = structure_definition("d2a-pathway")
+D2A_STATE_EXTENSION = structure_definition("d2a-state")
+D2A_PATHWAYS = {
+    "0": "Pathway 0: home with no new support",
+    "1": "Pathway 1: home with new support",
+    "2": "Pathway 2: community bed with rehabilitation",
+    "3": "Pathway 3: 24-hour bedded care",
+}
+D2A_STATES = {
+    "identified": "No criteria to reside",
+    "pathway-proposed": "Pathway proposed",
+    "pathway-agreed": "Pathway agreed",
+    "awaiting-capacity": "Awaiting capacity (care, bed or equipment)",
+    "discharged": "Discharged",
+    "assessment-in-progress": "Assessment in progress",
+    "assessment-complete": "Assessment complete",
+    "closed": "Closed",
+}
+
+# The DSR rating, as the outcome of the register's RiskAssessment.
+RAG_RATING = code_system("dsr-rag-rating")
+DSR_RISK_ASSESSMENT = {"system": code_system("risk-assessment"), "code": "dsr-rag-rating"}
+RAG_RATINGS = {
+    "red": "Red: high risk of admission now",
+    "amber": "Amber: high risk of admission if support is not put in place soon",
+    "green": "Green: risks are managed at home",
+    "blue": "Blue: already an inpatient",
+}
+
+# Triage of a referral at the single point of access: the Task whose focus is the referral.
+TASK_CODE = code_system("task-code")
+TRIAGE_TASK = "triage"
+
+# Referrals: the door a referral came in by (an extension on the ServiceRequest, R4 has no
+# element for it) and the service it asks for (ServiceRequest.code), which triage routes to.
+REFERRAL_CHANNEL = code_system("referral-channel")
+REFERRAL_CHANNEL_EXTENSION = structure_definition("referral-channel")
+REFERRAL_CHANNELS = {
+    "telephone": "Telephone",
+    "111": "NHS 111",
+    "walk-in": "Walk-in",
+    "online": "Online",
+    "gp": "GP",
+    "ambulance": "Ambulance service",
+    "hospital": "Hospital",
+    "social-care": "Social care",
+    "self": "Self-referral",
+    "carer": "Carer",
+}
+REFERRAL_SERVICE = code_system("referral-service")
+REFERRAL_SERVICES = {
+    "urgent-community-response": "Urgent community response (2-hour)",
+    "community-nursing": "Community nursing",
+    "reablement": "Reablement",
+    "falls-prevention": "Falls prevention",
+    "memory-assessment": "Memory assessment",
+    "care-act-assessment": "Care Act needs assessment",
+}
+
+# --- Questionnaires the services share --------------------------------------------------------
+ABOUT_ME = questionnaire("about-me")  # "about me" and "what matters to me", in the person's words
+
+# --- Sections of a patient summary ------------------------------------------------------------
+SUMMARY_SECTION = code_system("summary-section")
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        found["display"] = display
+    return found
+
+
+def has_coding(concept: Any, system: str, code: str) -> bool:
+    """Does a CodeableConcept (or a list of them) hold ``system|code``?"""
+    concepts = concept if isinstance(concept, list) else [concept]
+    return any(
+        isinstance(c, dict)
+        and any(
+            isinstance(found, dict) and found.get("system") == system and found.get("code") == code
+            for found in c.get("coding") or []
+        )
+        for c in concepts
+    )
+
+
+def has_label(resource: dict[str, Any], label: dict[str, Any]) -> bool:
+    """Does the resource carry this security label in meta.security?"""
+    security = (resource.get("meta") or {}).get("security") or []
+    return any(
+        isinstance(s, dict)
+        and s.get("system") == label["system"]
+        and s.get("code") == label["code"]
+        for s in security
+    )
