@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gateway import forwarding
+from gateway import corrections, forwarding
 from gateway.audit import AuditRecord
 from gateway.call import Call, GatewayState, granting
 from gateway.compartment import confining_parameter, in_compartment_type, patients_of
@@ -163,8 +163,15 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
     if call.context == "system" and not _needs_body(call) and not call.restriction:
         _note_query_patients(call)
         return await forwarding.stream(state.upstream, route, call.request, headers)
+    body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
+    if (
+        call.context == "patient"
+        and interaction.kind == "create"
+        and interaction.resource_type == "Task"
+    ):
+        body = await corrections.addressed(state, call, body or b"")
     if interaction.writes:
-        await _check_write(state, call)
+        await _check_write(state, call, body)
     if (
         interaction.resource_type == "Patient"
         and interaction.resource_id
@@ -173,7 +180,6 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         # Opening a person's record (read, history, $everything): decided before it is fetched.
         await call.guard.check_patients({interaction.resource_id}, "Patient")
     extra = [*(_confinement(call) or []), *_restricted_search(call)]
-    body = await call.request.body() if call.request.method in ("POST", "PUT", "PATCH") else None
     answer = await forwarding.buffered(
         state.upstream,
         route,
@@ -238,13 +244,12 @@ def _confinement(call: Call) -> list[tuple[str, str]] | None:
     return [criterion]
 
 
-async def _check_write(state: GatewayState, call: Call) -> None:
+async def _check_write(state: GatewayState, call: Call, body: bytes | None) -> None:
     """Whose record a write touches, and may the caller touch it."""
     interaction = call.interaction
     assert interaction.resource_type is not None
     patients: set[str] = set()
-    if call.request.method in ("POST", "PUT"):
-        body = await call.request.body()
+    if call.request.method in ("POST", "PUT") and body is not None:
         try:
             resource = orjson.loads(body)
         except orjson.JSONDecodeError:
