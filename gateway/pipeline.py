@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gateway import corrections, forwarding
+from gateway import corrections, forwarding, prefill
 from gateway.audit import AuditRecord
 from gateway.call import Call, GatewayState, granting
 from gateway.compartment import confining_parameter, in_compartment_type, patients_of
@@ -160,6 +160,8 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         return await transaction(state, call, route, headers)
     if call.restriction:
         await _check_restriction(state, call)
+    if interaction.operation == "$populate":
+        await prefill.check_subject(call)  # the person is named in the body, not the URL
     if call.context == "system" and not _needs_body(call) and not call.restriction:
         _note_query_patients(call)
         return await forwarding.stream(state.upstream, route, call.request, headers)
@@ -189,6 +191,8 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         extra,
         drop=SUBSETTING if call.context != "system" else frozenset(),
     )
+    if interaction.operation == "$populate" and call.context == "user":
+        return await prefill.screened(state, call, answer)
     return await screen(call, answer)
 
 

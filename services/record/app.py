@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
 from services.record.operations import OPERATION_ROUTERS
+from services.record.questionnaires import install as install_questionnaires
 from services.record.routes import router
 from services.record.subscriptions import operations as subscription_operations
 from services.record.subscriptions.dispatcher import Dispatcher
@@ -42,6 +43,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
         dispatcher = asyncio.create_task(
             Dispatcher(database, app.state.subscriptions, settings).run()
         )
+        await install_questionnaires(database, app.state.subscriptions)
         yield
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

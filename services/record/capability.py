@@ -33,6 +33,17 @@ _TYPE_OPERATIONS = {
             "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
         },
         {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"},
+        {"name": "merge", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-merge"},
+        {
+            "name": "unmerge",
+            "definition": "https://onestory.example.nhs.uk/OperationDefinition/Patient-unmerge",
+        },
+    ],
+    "Questionnaire": [
+        {
+            "name": "populate",
+            "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-populate",
+        },
     ],
     "Subscription": [
         {

@@ -32,7 +32,7 @@ async def _write(
 
     An ``X-Provenance`` header (a Provenance without its target) is stored in the same
     transaction, pointing at the version written."""
-    provenance = _provenance_header(request)
+    provenance = provenance_from_header(request)
     async with ctx.database.transaction(write=True) as connection:
         writer = ctx.writer(connection)
         result = await action(writer)
@@ -44,7 +44,8 @@ async def _write(
     return result
 
 
-def _provenance_header(request: Request | None) -> dict[str, Any] | None:
+def provenance_from_header(request: Request | None) -> dict[str, Any] | None:
+    """The caller's Provenance from ``X-Provenance`` (``recorded`` set); None without one."""
     text = request.headers.get("x-provenance") if request is not None else None
     if not text:
         return None

@@ -1,23 +1,26 @@
-"""A small, fast FHIRPath evaluator over FHIR JSON, for the search-parameter expressions.
+"""A small, fast FHIRPath evaluator over FHIR JSON: search-parameter and pre-fill expressions.
 
 Owns compiling an expression (once, cached by its text) into a plain function from a resource
 dict to the list of JSON nodes it selects, arrays flattened as FHIRPath does. Supported: paths
 (the leading type name must match the resource; ``Resource``/``DomainResource`` match any),
 choice elements (``value as Quantity``, ``onset.as(dateTime)``, ``ofType(Period)`` read
 ``valueQuantity``/``onsetDateTime``/..., a bare choice such as ``Observation.effective`` reads
-every ``effective[x]``), ``|``, ``[n]``, ``where(...)``, ``exists()``, ``empty()``, ``not()``,
-``first()``, ``resolve() is Type`` (by the reference text or ``Reference.type``), ``=``,
-``!=``, ``and``, ``or``, literals and ``$this``. Anything else fails at compile time with
-``FhirPathError``. ``first_elements`` tells which top-level elements an expression needs, so
-callers can skip expressions that cannot select anything in a resource.
+every ``effective[x]``), ``|``, ``[n]``, ``=``, ``!=``, ``and``, ``or``, ``&``, literals,
+``$this``, environment variables (``%patient``, named variables: see ``evaluate``), ``resolve()
+is Type`` (by the reference text or ``Reference.type``) and the functions of
+``shared.fhir.fhirpath_functions``. Anything else fails at compile time with ``FhirPathError``.
+``first_elements`` tells which top-level elements an expression needs, so callers can skip
+expressions that cannot select anything in a resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
+from shared.fhir.fhirpath_functions import FUNCTIONS, Step
 from shared.fhir.fhirpath_parse import (
     Binary,
     Call,
@@ -29,21 +32,33 @@ from shared.fhir.fhirpath_parse import (
     Node,
     This,
     TypeOp,
+    Variable,
+    lower_casts,
     parse,
+    variables_in,
 )
 from shared.fhir.fhirpath_types import (
     CHOICE_PATHS,
     RESOURCE_BASES,
     Resolved,
     is_type,
-    resolve,
     truth,
     values_equal,
 )
 
-__all__ = ["FhirPathError", "Step", "compile_path", "evaluate", "first_elements"]
+__all__ = [
+    "FhirPathError",
+    "Step",
+    "compile_path",
+    "evaluate",
+    "first_elements",
+    "variables_named",
+]
 
-Step = Callable[[list[Any]], list[Any]]
+# The environment (%patient, named variables) of the evaluation under way. A context variable
+# rather than an argument of every step: search extraction, the hot path, runs the same
+# one-argument steps and never pays for an environment it does not use.
+_ENVIRONMENT: ContextVar[Mapping[str, list[Any]]] = ContextVar("fhirpath_environment")
 
 
 def _walk(items: list[Any], keys: tuple[str, ...]) -> list[Any]:
@@ -114,6 +129,16 @@ def _then(first: Step, second: Step) -> Step:
     return lambda items: second(first(items))
 
 
+def _variable(name: str) -> Step:
+    def step(_items: list[Any]) -> list[Any]:
+        environment = _ENVIRONMENT.get(None)
+        if environment is None or name not in environment:
+            raise FhirPathError(f"%{name} is not defined")
+        return list(environment[name])
+
+    return step
+
+
 class _Compiler:
     """Turns a syntax tree into nested closures; tracks the element path for choice types."""
 
@@ -144,6 +169,8 @@ class _Compiler:
             return (lambda _items: [value]), None
         if isinstance(node, This):
             return (lambda items: items), path
+        if isinstance(node, Variable):
+            return _variable(node.name), None
         raise self.fail(f"unsupported construct {type(node).__name__}")
 
     def name(self, name: str, path: str | None, term: bool) -> tuple[Step, str | None]:
@@ -192,7 +219,7 @@ class _Compiler:
         return flush(inner) if run or inner is None else inner, path
 
     def call(self, call: Call, path: str | None) -> Step:
-        handler = _FUNCTIONS.get(call.name)
+        handler = FUNCTIONS.get(call.name)
         if handler is None:
             raise self.fail(f"unsupported function {call.name}()")
         return handler(self, call, path)
@@ -216,18 +243,9 @@ class _Compiler:
             return lambda items: _and(truth(left(items)), truth(right(items)))
         if node.op == "or":
             return lambda items: _or(truth(left(items)), truth(right(items)))
+        if node.op == "&":
+            return lambda items: _concatenate(left(items), right(items))
         raise self.fail(f"unsupported operator {node.op!r}")
-
-    def argument(self, call: Call, count: int) -> tuple[Node, ...]:
-        if len(call.args) != count:
-            raise self.fail(f"{call.name}() takes {count} argument(s)")
-        return call.args
-
-    def type_argument(self, call: Call) -> str:
-        (arg,) = self.argument(call, 1)
-        if not isinstance(arg, Name):
-            raise self.fail(f"{call.name}() needs a type name")
-        return arg.name
 
 
 def _union(left: list[Any], right: list[Any]) -> list[Any]:
@@ -261,104 +279,20 @@ def _or(left: bool | None, right: bool | None) -> list[Any]:
     return [] if left is None or right is None else [False]
 
 
-def _where(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    (arg,) = compiler.argument(call, 1)
-    criterion, _ = compiler.compile(arg, path)
-    return lambda items: [i for i in items if truth(criterion([i]))]
-
-
-def _exists(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    if not call.args:
-        return lambda items: [bool(items)]
-    where = _where(compiler, call, path)
-    return lambda items: [bool(where(items))]
-
-
-def _empty(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    compiler.argument(call, 0)
-    return lambda items: [not items]
-
-
-def _not(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    compiler.argument(call, 0)
-
-    def step(items: list[Any]) -> list[Any]:
-        value = truth(items)
-        return [] if value is None else [not value]
-
-    return step
-
-
-def _first(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    compiler.argument(call, 0)
-    return lambda items: items[:1]
-
-
-def _resolve(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    compiler.argument(call, 0)
-    return lambda items: [r for r in map(resolve, items) if r is not None]
-
-
-def _is_call(compiler: _Compiler, call: Call, path: str | None) -> Step:
-    type_name = compiler.type_argument(call)
-    return lambda items: [is_type(i, type_name) for i in items[:1]]
-
-
-_FUNCTIONS: dict[str, Callable[[_Compiler, Call, str | None], Step]] = {
-    "where": _where,
-    "exists": _exists,
-    "empty": _empty,
-    "not": _not,
-    "first": _first,
-    "resolve": _resolve,
-    "is": _is_call,
-}
-
-
-def _typed(name: str, type_name: str) -> str:
-    """The JSON key of a choice element of one type: ``value`` + ``Quantity``."""
-    return name + type_name[:1].upper() + type_name[1:]
-
-
-def _lower_cast(target: Node, type_name: str) -> Node:
-    """``x.value as Quantity`` is just the element ``x.valueQuantity`` in JSON."""
-    if isinstance(target, Name) and not target.name[:1].isupper():
-        return Name(_typed(target.name, type_name))
-    if isinstance(target, Invoke) and isinstance(target.member, Name):
-        return Invoke(target.target, Name(_typed(target.member.name, type_name)))
-    return TypeOp("as", target, type_name)  # left for the compiler to refuse
-
-
-def _lower_casts(node: Node) -> Node:
-    """Rewrite casts on choice elements (``as T``, ``.as(T)``, ``.ofType(T)``) to typed keys."""
-    if isinstance(node, Invoke):
-        target = _lower_casts(node.target)
-        member = node.member
-        if isinstance(member, Call) and member.name in ("as", "ofType") and len(member.args) == 1:
-            arg = member.args[0]
-            if isinstance(arg, Name):
-                return _lower_cast(target, arg.name)
-        if isinstance(member, Call):
-            member = Call(member.name, tuple(_lower_casts(a) for a in member.args))
-        return Invoke(target, member)
-    if isinstance(node, Call):
-        return Call(node.name, tuple(_lower_casts(a) for a in node.args))
-    if isinstance(node, Index):
-        return Index(_lower_casts(node.target), node.index)
-    if isinstance(node, Binary):
-        return Binary(node.op, _lower_casts(node.left), _lower_casts(node.right))
-    if isinstance(node, TypeOp):
-        target = _lower_casts(node.target)
-        if node.op == "as":
-            return _lower_cast(target, node.type_name)
-        return TypeOp(node.op, target, node.type_name)
-    return node
+def _concatenate(left: list[Any], right: list[Any]) -> list[Any]:
+    """``a & b``: string concatenation, an empty side read as the empty string."""
+    texts = []
+    for side in (left, right):
+        if len(side) > 1 or (side and type(side[0]) is not str):
+            raise FhirPathError("'&' joins single strings only")
+        texts.append(side[0] if side else "")
+    return [texts[0] + texts[1]]
 
 
 @cache
 def compile_path(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
     """Compile once; the function returns the JSON nodes ``expression`` selects in a resource."""
-    step, _ = _Compiler(expression).compile(_lower_casts(parse(expression)))
+    step, _ = _Compiler(expression).compile(lower_casts(parse(expression)))
 
     def evaluate_compiled(resource: dict[str, Any]) -> list[Any]:
         return step([resource])
@@ -400,9 +334,37 @@ def first_elements(expression: str) -> frozenset[str] | None:
     When none of them is in a resource the expression selects nothing, so callers may skip
     it. None when that cannot be said (``Patient.deceased.exists()`` is ``false``, not empty).
     """
-    return _first_elements(_lower_casts(parse(expression)))
+    return _first_elements(lower_casts(parse(expression)))
 
 
-def evaluate(expression: str, resource: dict[str, Any]) -> list[Any]:
-    """The JSON nodes ``expression`` selects in ``resource`` (compiled and cached on first use)."""
-    return compile_path(expression)(resource)
+def evaluate(
+    expression: str,
+    resource: dict[str, Any],
+    environment: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """The JSON nodes ``expression`` selects in ``resource`` (compiled and cached on first use).
+
+    ``environment`` gives the values of ``%name`` variables: a list is a collection, None the
+    empty collection, anything else a collection of one. A variable it does not name is a
+    ``FhirPathError`` when the expression reaches it.
+    """
+    select = compile_path(expression)
+    if environment is None:
+        return select(resource)
+    token = _ENVIRONMENT.set({name: _collection(value) for name, value in environment.items()})
+    try:
+        return select(resource)
+    finally:
+        _ENVIRONMENT.reset(token)
+
+
+def _collection(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if type(value) is list else [value]
+
+
+@cache
+def variables_named(expression: str) -> frozenset[str]:
+    """The ``%variables`` an expression reads: ``{"patient"}`` for ``%patient.name``."""
+    return variables_in(parse(expression))

@@ -1,9 +1,12 @@
 """Reading FHIRPath text into a small syntax tree, for ``shared.fhir.fhirpath`` to compile.
 
-Owns the grammar of the FHIRPath subset the search-parameter expressions use: paths, function
-calls, indexers, string/number/boolean literals, ``$this``, parentheses and the operators
-``as``/``is``, ``|``, ``=``/``!=``, ``and``/``or``, with FHIRPath's precedence. Anything else
-raises ``FhirPathError`` naming the expression and the offending position.
+Owns the grammar of the FHIRPath subset OneStory uses (the search-parameter expressions and the
+pre-fill expressions of Questionnaires): paths, function calls, indexers, string/number/boolean
+literals, ``$this``, environment variables (``%patient``, ``%resource``, named variables),
+parentheses and the operators ``&``, ``as``/``is``, ``|``, ``=``/``!=``, ``and``/``or``, with
+FHIRPath's precedence. Anything else raises ``FhirPathError`` naming the expression and the
+offending position. Also two reads of a tree: ``lower_casts`` rewrites casts on choice elements
+to the typed JSON keys, ``variables_in`` lists the ``%variables`` an expression uses.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from decimal import Decimal
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')"
     r"|(?P<number>[0-9]+(?:\.[0-9]+)?)"
-    r"|(?P<name>\$?[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
-    r"|(?P<op>!=|[.()\[\]|=,]))"
+    r"|(?P<name>[$%]?[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)"
+    r"|(?P<op>!=|[.()\[\]|=,&]))"
 )
 _ESCAPES = {"'": "'", '"': '"', "`": "`", "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r"}
 
-# Binary operators from the loosest to the tightest binding; ``as``/``is`` bind tighter still.
+# Binary operators from the loosest to the tightest binding; ``as``/``is`` bind tighter still,
+# and ``&`` (string concatenation, FHIRPath's additive level) tighter than those.
 _LEVELS: tuple[frozenset[str], ...] = (
     frozenset({"or"}),
     frozenset({"and"}),
@@ -49,6 +53,13 @@ class Const:
 @dataclass(frozen=True, slots=True)
 class This:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """``%name``: a value the caller supplies (``%patient``, ``%resource``, a named variable)."""
+
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +98,7 @@ class TypeOp:
     type_name: str
 
 
-Node = Name | Const | This | Call | Invoke | Index | Binary | TypeOp
+Node = Name | Const | This | Variable | Call | Invoke | Index | Binary | TypeOp
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +175,16 @@ class _Parser:
         return node
 
     def type_expression(self) -> Node:
-        node = self.postfix()
+        node = self.concatenation()
         while self.peek().kind == "name" and self.peek().text in ("as", "is"):
             op = self.take().text
             node = TypeOp(op, node, self.type_name())
+        return node
+
+    def concatenation(self) -> Node:
+        node = self.postfix()
+        while self.accept("&"):
+            node = Binary("&", node, self.postfix())
         return node
 
     def type_name(self) -> str:
@@ -214,11 +231,14 @@ class _Parser:
         if token.kind == "name" and token.text == "$this":
             self.at += 1
             return This()
+        if token.kind == "name" and token.text.startswith("%"):
+            self.at += 1
+            return Variable(token.text[1:])
         return self.name_or_call()
 
     def name_or_call(self) -> Name | Call:
         token = self.take()
-        if token.kind != "name" or token.text.startswith("$"):
+        if token.kind != "name" or token.text[:1] in ("$", "%"):
             self.at -= 1
             raise self.fail("expected a name")
         name = token.text.strip("`")
@@ -238,3 +258,59 @@ def parse(expression: str) -> Node:
     if not expression.strip():
         raise FhirPathError("empty FHIRPath expression")
     return _Parser(expression).parse()
+
+
+def _typed(name: str, type_name: str) -> str:
+    """The JSON key of a choice element of one type: ``value`` + ``Quantity``."""
+    return name + type_name[:1].upper() + type_name[1:]
+
+
+def _lower_cast(target: Node, type_name: str) -> Node:
+    """``x.value as Quantity`` is just the element ``x.valueQuantity`` in JSON."""
+    if isinstance(target, Name) and not target.name[:1].isupper():
+        return Name(_typed(target.name, type_name))
+    if isinstance(target, Invoke) and isinstance(target.member, Name):
+        return Invoke(target.target, Name(_typed(target.member.name, type_name)))
+    return TypeOp("as", target, type_name)  # left for the compiler to refuse
+
+
+def lower_casts(node: Node) -> Node:
+    """Rewrite casts on choice elements (``as T``, ``.as(T)``, ``.ofType(T)``) to typed keys."""
+    if isinstance(node, Invoke):
+        target = lower_casts(node.target)
+        member = node.member
+        if isinstance(member, Call) and member.name in ("as", "ofType") and len(member.args) == 1:
+            arg = member.args[0]
+            if isinstance(arg, Name):
+                return _lower_cast(target, arg.name)
+        if isinstance(member, Call):
+            member = Call(member.name, tuple(lower_casts(a) for a in member.args))
+        return Invoke(target, member)
+    if isinstance(node, Call):
+        return Call(node.name, tuple(lower_casts(a) for a in node.args))
+    if isinstance(node, Index):
+        return Index(lower_casts(node.target), node.index)
+    if isinstance(node, Binary):
+        return Binary(node.op, lower_casts(node.left), lower_casts(node.right))
+    if isinstance(node, TypeOp):
+        target = lower_casts(node.target)
+        if node.op == "as":
+            return _lower_cast(target, node.type_name)
+        return TypeOp(node.op, target, node.type_name)
+    return node
+
+
+def variables_in(node: Node) -> frozenset[str]:
+    """The names of the ``%variables`` a syntax tree reads."""
+    if isinstance(node, Variable):
+        return frozenset({node.name})
+    children: tuple[Node, ...] = ()
+    if isinstance(node, Call):
+        children = node.args
+    elif isinstance(node, Invoke):
+        children = (node.target, node.member)
+    elif isinstance(node, Index | TypeOp):
+        children = (node.target,)
+    elif isinstance(node, Binary):
+        children = (node.left, node.right)
+    return frozenset().union(*(variables_in(child) for child in children))

@@ -40,7 +40,9 @@ _INSTANCE_LEVEL = {
     "DELETE": ("delete", "d"),
 }
 # Operations that only read, whatever the method they are called with.
-_READ_OPERATIONS = frozenset({"$validate", "$everything", "$summary", "$match", "$status"})
+_READ_OPERATIONS = frozenset(
+    {"$validate", "$everything", "$summary", "$match", "$status", "$populate"}
+)
 
 
 def classify(method: str, segments: list[str]) -> Interaction:

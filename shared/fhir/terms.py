@@ -101,6 +101,10 @@ REFERRAL_SERVICES = {
     "care-act-assessment": "Care Act needs assessment",
 }
 
+# --- Pre-filled answers (Questionnaire/$populate) -----------------------------------------------
+PREFILL_SOURCE = structure_definition("prefill-source")  # kind + a source per resource drawn on
+OFFER_PREVIOUS_ANSWER = structure_definition("offer-previous-answer")  # false: ask afresh
+
 # --- Questionnaires the services share --------------------------------------------------------
 ABOUT_ME = questionnaire("about-me")  # "about me" and "what matters to me", in the person's words
 

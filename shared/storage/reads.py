@@ -138,3 +138,31 @@ async def referrers(
         .limit(limit)
     )
     return [f"{row.resource_type}/{row.id}" for row in await connection.execute(statement)]
+
+
+async def referring(
+    connection: AsyncConnection,
+    resource_type: str,
+    resource_id: str,
+    *,
+    ignoring: frozenset[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """Every current resource, other than of the ``ignoring`` types, with a reference to this
+    one (relative or absolute), as (type, id) in a stable order: all of them, for a change
+    that must reach each (a merge). Read on the reference index, so a resource that refers to
+    it only where no search parameter looks (in an extension alone) is not found."""
+    statement = (
+        select(resource.c.resource_type, resource.c.id)
+        .where(
+            resource.c.pk.in_(
+                select(idx_reference.c.res_pk).where(
+                    idx_reference.c.target_type == resource_type,
+                    idx_reference.c.target_id == resource_id,
+                    idx_reference.c.resource_type.not_in(ignoring),
+                )
+            ),
+            resource.c.deleted.is_(False),
+        )
+        .order_by(resource.c.resource_type, resource.c.id)
+    )
+    return [(row.resource_type, row.id) for row in await connection.execute(statement)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-import uuid
+import string
 from typing import Any
 
 from shared.nhs_number import NHS_NUMBER_SYSTEM, generate
 
 _rng = random.Random()
+_unique_rng = random.SystemRandom()
 _issued: set[str] = set()
 
 
@@ -22,8 +23,9 @@ def nhs_number() -> str:
 
 
 def unique(prefix: str = "") -> str:
-    """A token unlikely to appear in any other test: for names, codes and identifiers."""
-    return prefix + uuid.uuid4().hex[:10]
+    """A token unlikely to appear in any other test: for names, codes and identifiers. Letters
+    only: registration compares names by their letters, so digits would not tell two apart."""
+    return prefix + "".join(_unique_rng.choices(string.ascii_lowercase, k=10))
 
 
 def patient(

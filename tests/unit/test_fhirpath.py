@@ -228,7 +228,7 @@ def test_given_same_expression_when_compiled_twice_then_the_compiled_function_is
     "expression",
     [
         "",
-        "Patient.name.select(given)",
+        "Patient.name.distinct()",
         "Patient.name.count() > 1",
         "Patient.name +",
         "Patient.name.where(",

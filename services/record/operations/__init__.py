@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.record.operations import everything, match
+from services.record.operations import everything, match, merge, populate, unmerge
 
-OPERATION_ROUTERS: list[APIRouter] = [everything.router, match.router]
+OPERATION_ROUTERS: list[APIRouter] = [
+    everything.router,
+    match.router,
+    merge.router,
+    populate.router,
+    unmerge.router,
+]
