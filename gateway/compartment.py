@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from shared.fhir.extract import extract
 from shared.fhir.searchparams import params_for, patient_compartment
 
@@ -30,6 +32,32 @@ def patients_of(resource: dict[str, Any]) -> set[str]:
         and value.url is None
         and value.target_id
     }
+
+
+# Operations whose Parameters body names the people whose records they read or change.
+PATIENT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "$populate": ("subject",),
+    "$merge": ("source-patient", "target-patient"),
+    "$unmerge": ("source-patient", "target-patient"),
+}
+
+
+def patients_named(body: bytes, names: tuple[str, ...]) -> set[str]:
+    """The ids of the Patients a Parameters body names in ``names`` (valueReference);
+    nothing when the body is not such a resource (the service answers that with a 400)."""
+    try:
+        parameters = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return set()
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("parameter"), list):
+        return set()
+    found = set()
+    for parameter in parameters["parameter"]:
+        if isinstance(parameter, dict) and parameter.get("name") in names:
+            reference = (parameter.get("valueReference") or {}).get("reference")
+            if isinstance(reference, str) and reference.startswith("Patient/"):
+                found.add(reference.removeprefix("Patient/"))
+    return found
 
 
 def confining_parameter(resource_type: str, patient_id: str) -> tuple[str, str] | None:

@@ -16,7 +16,13 @@ from starlette.responses import Response, StreamingResponse
 from gateway import corrections, forwarding, prefill
 from gateway.audit import AuditRecord
 from gateway.call import Call, GatewayState, granting
-from gateway.compartment import confining_parameter, in_compartment_type, patients_of
+from gateway.compartment import (
+    PATIENT_PARAMETERS,
+    confining_parameter,
+    in_compartment_type,
+    patients_named,
+    patients_of,
+)
 from gateway.guards import Guard, ResidentGuard, ServiceGuard, StaffGuard, forbidden
 from gateway.idempotency import KeptResponse
 from gateway.provenance import provenance_header
@@ -160,8 +166,8 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
         return await transaction(state, call, route, headers)
     if call.restriction:
         await _check_restriction(state, call)
-    if interaction.operation == "$populate":
-        await prefill.check_subject(call)  # the person is named in the body, not the URL
+    if interaction.operation in PATIENT_PARAMETERS:
+        await _check_named_patients(call, PATIENT_PARAMETERS[interaction.operation])
     if call.context == "system" and not _needs_body(call) and not call.restriction:
         _note_query_patients(call)
         return await forwarding.stream(state.upstream, route, call.request, headers)
@@ -194,6 +200,14 @@ async def _dispatch(state: GatewayState, call: Call) -> Response:
     if interaction.operation == "$populate" and call.context == "user":
         return await prefill.screened(state, call, answer)
     return await screen(call, answer)
+
+
+async def _check_named_patients(call: Call, names: tuple[str, ...]) -> None:
+    """An operation naming people in its body ($populate, $merge): the caller must be
+    allowed to open each of their records, and the call is audited against them."""
+    patients = patients_named(await call.request.body(), names)
+    call.audit.patients |= patients
+    await call.guard.check_patients(patients, "Patient")
 
 
 def _needs_body(call: Call) -> bool:

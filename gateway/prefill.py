@@ -1,9 +1,8 @@
-"""``Questionnaire/$populate`` through the front door: whose record it reads, and only the
-pre-filled answers the caller may see.
+"""``Questionnaire/$populate`` through the front door: only the pre-filled answers the
+caller may see. (Whose record it reads, named in the body, is checked with the other
+operations that name patients there: see ``gateway.compartment.PATIENT_PARAMETERS``.)
 
-The person is named in the body (``subject``), not the URL, so the gateway reads it there:
-the caller must be allowed to open that person's record (403 otherwise) and the call is
-audited against them. Each pre-filled answer names every resource it drew on (the
+Each pre-filled answer names every resource it drew on (the
 ``prefill-source`` extension); for staff, an answer drawn from anything their guard would
 withhold (the person's consent, the register's label) is taken out, and the answer's
 ``issues`` say how many were.
@@ -14,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from gateway import forwarding
@@ -23,30 +21,6 @@ from gateway.screening import screen
 from shared.fhir.terms import PREFILL_SOURCE
 
 Resource = dict[str, Any]
-
-
-async def check_subject(call: Call) -> None:
-    """403 unless the caller may open the record of the person the form is filled for."""
-    patient_id = subject_of(await call.request.body())
-    if patient_id is None:
-        return  # the record answers a missing or malformed subject with its own 400
-    call.audit.patients.add(patient_id)
-    await call.guard.check_patients({patient_id}, "Patient")
-
-
-def subject_of(body: bytes) -> str | None:
-    try:
-        parameters = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(parameters, dict):
-        return None
-    for parameter in parameters.get("parameter") or []:
-        if isinstance(parameter, dict) and parameter.get("name") == "subject":
-            reference = (parameter.get("valueReference") or {}).get("reference")
-            if isinstance(reference, str) and reference.startswith("Patient/"):
-                return reference.removeprefix("Patient/")
-    return None
 
 
 async def screened(state: GatewayState, call: Call, answer: Any) -> Response:

@@ -1,6 +1,7 @@
-"""``Questionnaire/$populate`` through the front door: the caller must be allowed to open the
-person's record, the call is audited against them, and no pre-filled answer comes from what
-the person's consent withholds from the caller."""
+"""Operations that name people in their body (``Questionnaire/$populate``, ``Patient/$merge``)
+through the front door: the caller must be allowed to open each person's record, the call is
+audited against them, and no pre-filled answer comes from what the person's consent
+withholds from the caller."""
 
 from __future__ import annotations
 
@@ -121,3 +122,30 @@ async def test_given_a_service_then_the_call_is_audited_against_the_person(
 
     assert answer.status_code == 200, answer.text
     await wait_for_audit(front_door, person.id, lambda event: event.get("outcome") == "0")
+
+
+def merging(source_id: str, target_id: str) -> Resource:
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "source-patient", "valueReference": {"reference": f"Patient/{source_id}"}},
+            {"name": "target-patient", "valueReference": {"reference": f"Patient/{target_id}"}},
+            {"name": "preview", "valueBoolean": True},
+        ],
+    }
+
+
+async def test_given_staff_related_to_one_of_two_people_when_merging_then_403_and_audited(
+    front_door: httpx.AsyncClient, gateway: RunningService, issuer: DevIssuer
+) -> None:
+    mine, other = await new_person(front_door), await new_person(front_door)
+    clerk = await new_staff(front_door, issuer)
+    await create(front_door, episode_of_care(mine.id, care_manager=clerk.reference))
+
+    async with gateway_client(gateway, clerk.token) as client:
+        refused = await client.post("Patient/$merge", json=merging(other.id, mine.id))
+        allowed_for_one = await client.post("Patient/$merge", json=merging(mine.id, mine.id))
+
+    assert refused.status_code == 403, refused.text
+    assert allowed_for_one.status_code == 422  # past the gateway: the record refuses a self-merge
+    await wait_for_audit(front_door, other.id, by(clerk.reference, outcome="4"))
