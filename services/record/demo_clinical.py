@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.record import demo_data as data
-from services.record.demo_builder import BundleBuilder, Directory, Person, Reference, Resource
+from services.record.demo_builder import (
+    BundleBuilder,
+    Directory,
+    History,
+    Person,
+    Reference,
+    Resource,
+    concept,
+    moment,
+)
 
 _ENCOUNTER_CLASSES = {
     "AMB": "ambulatory",
@@ -48,20 +57,22 @@ class Diagnosis:
     condition: Reference
 
 
-def add_clinical_history(builder: BundleBuilder, directory: Directory, person: Person) -> None:
+def add_clinical_history(builder: BundleBuilder, directory: Directory, person: Person) -> History:
     rng = builder.rng
     gp = rng.choice(directory.people(person.practice_key, "gp"))
     specs = _pick_conditions(rng, person.age)
-    diagnoses = [Diagnosis(spec, _add_condition(builder, person, spec, gp)) for spec in specs]
+    diagnoses = [Diagnosis(spec, add_condition(builder, person, spec, gp)) for spec in specs]
     codes = {spec.code for spec in specs}
     vitals = _usual_vitals(rng, person, codes)
     frailty = sum(spec.frailty for spec in specs) + (person.age >= 75) + 2 * (person.age >= 85)
     _add_gp_appointments(builder, directory, person, gp, vitals, diagnoses)
     if person.age >= 75 or frailty >= 4:
         _add_home_visits(builder, directory, person, vitals, diagnoses, frailty)
-    _add_emergencies(builder, directory, person, diagnoses, frailty)
+    admissions = _add_emergencies(builder, directory, person, diagnoses, frailty)
     if data.DIABETES in codes:
         _add_hba1c_results(builder, directory, person)
+    by_frailty = sorted(diagnoses, key=lambda d: -d.spec.frailty)
+    return History(person, frailty, tuple(d.condition for d in by_frailty), admissions)
 
 
 # --- Conditions -----------------------------------------------------------------------------
@@ -84,7 +95,7 @@ def _pick_conditions(rng: random.Random, age: int) -> list[data.ConditionSpec]:
     return chosen
 
 
-def _add_condition(
+def add_condition(
     builder: BundleBuilder, person: Person, spec: data.ConditionSpec, gp: Reference
 ) -> Reference:
     rng = builder.rng
@@ -96,10 +107,10 @@ def _add_condition(
     recorded = min(onset + timedelta(days=rng.randrange(0, 60)), data.REFERENCE_DATE)
     resource: Resource = {
         "resourceType": "Condition",
-        "clinicalStatus": _concept(data.CONDITION_CLINICAL, "active", "Active"),
-        "verificationStatus": _concept(data.CONDITION_VERIFICATION, "confirmed", "Confirmed"),
-        "category": [_concept(data.CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
-        "code": {**_concept(data.SNOMED, spec.code, spec.display), "text": spec.display},
+        "clinicalStatus": concept(data.CONDITION_CLINICAL, "active", "Active"),
+        "verificationStatus": concept(data.CONDITION_VERIFICATION, "confirmed", "Confirmed"),
+        "category": [concept(data.CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+        "code": {**concept(data.SNOMED, spec.code, spec.display), "text": spec.display},
         "subject": person.patient.ref(),
         "onsetDateTime": onset.isoformat(),
         "recordedDate": recorded.isoformat(),
@@ -121,7 +132,7 @@ def _add_gp_appointments(
 ) -> None:
     rng = builder.rng
     for _ in range(rng.randint(1, 4) + (person.age >= 75)):
-        start = _moment(rng, 1, _LAST_TWO_YEARS)
+        start = moment(rng, 1, _LAST_TWO_YEARS)
         encounter = _add_encounter(
             builder,
             person,
@@ -146,7 +157,7 @@ def _add_home_visits(
     nurses = directory.people("community", "nurse")
     case_managers = directory.people("community", "case-manager")
     for _ in range(rng.randint(1, 3) + (frailty >= 6)):
-        start = _moment(rng, 1, _LAST_TWO_YEARS)
+        start = moment(rng, 1, _LAST_TWO_YEARS)
         visitor = rng.choice(case_managers if frailty >= 6 and rng.random() < 0.5 else nurses)
         encounter = _add_encounter(
             builder,
@@ -166,16 +177,18 @@ def _add_emergencies(
     person: Person,
     diagnoses: list[Diagnosis],
     frailty: int,
-) -> None:
-    """Emergency attendances at QA; the frailest have several and are often admitted."""
+) -> int:
+    """Emergency attendances at QA; the frailest have several and are often admitted.
+    Returns the number of admissions."""
     rng = builder.rng
     frail = frailty >= 6
     if frail:
         attendances = rng.randint(1, 3)
     else:
         attendances = int(rng.random() < (0.08 if person.age >= 65 else 0.04))
+    admissions = 0
     for _ in range(attendances):
-        arrival = _moment(rng, 30, _LAST_TWO_YEARS, first_hour=0, last_hour=23)
+        arrival = moment(rng, 30, _LAST_TWO_YEARS, first_hour=0, last_hour=23)
         seen = arrival + timedelta(hours=rng.randint(2, 9))
         reason = _emergency_reason(rng, diagnoses)
         _add_encounter(
@@ -189,6 +202,8 @@ def _add_emergencies(
         )
         if rng.random() < (0.7 if frail else 0.3):
             _add_admission(builder, directory, person, seen, reason, frail=frail)
+            admissions += 1
+    return admissions
 
 
 def _add_admission(
@@ -215,6 +230,28 @@ def _add_admission(
     )
 
 
+def add_recent_stay(
+    builder: BundleBuilder,
+    directory: Directory,
+    history: History,
+    period: tuple[datetime, datetime | None],
+    episode: Reference,
+) -> None:
+    """The emergency admission a discharge-to-assess episode follows: still in hospital
+    (no end) or discharged in the last few weeks."""
+    _add_encounter(
+        builder,
+        history.person,
+        "IMP",
+        period,
+        provider=directory.orgs["acute"],
+        practitioner=builder.rng.choice(directory.people("acute", "geriatrician")),
+        reasons=list(history.conditions[:1]),
+        location=directory.locations["qa"],
+        episode=episode,
+    )
+
+
 def _emergency_reason(rng: random.Random, diagnoses: list[Diagnosis]) -> Reference:
     """Falls, heart failure and COPD are the usual reasons a frail person comes in."""
     urgent = [d for d in diagnoses if d.spec.frailty >= 2]
@@ -225,23 +262,25 @@ def _add_encounter(
     builder: BundleBuilder,
     person: Person,
     class_code: str,
-    period: tuple[datetime, datetime],
+    period: tuple[datetime, datetime | None],
     *,
     provider: Reference,
     reasons: list[Reference],
     practitioner: Reference | None = None,
     location: Reference | None = None,
+    episode: Reference | None = None,
 ) -> Reference:
+    start, end = period
     resource: Resource = {
         "resourceType": "Encounter",
-        "status": "finished",
+        "status": "finished" if end else "in-progress",
         "class": {
             "system": data.ACT_CODE,
             "code": class_code,
             "display": _ENCOUNTER_CLASSES[class_code],
         },
         "subject": person.patient.ref(),
-        "period": {"start": period[0].isoformat(), "end": period[1].isoformat()},
+        "period": {"start": start.isoformat(), **({"end": end.isoformat()} if end else {})},
         "reasonReference": [reason.ref() for reason in reasons],
         "serviceProvider": provider.ref(),
     }
@@ -249,7 +288,9 @@ def _add_encounter(
         resource["participant"] = [{"individual": practitioner.ref()}]
     if location is not None:
         resource["location"] = [{"location": location.ref()}]
-    label = f"{_ENCOUNTER_LABELS[class_code]} {period[0].date().isoformat()}"
+    if episode is not None:
+        resource["episodeOfCare"] = [episode.ref()]
+    label = f"{_ENCOUNTER_LABELS[class_code]} {start.date().isoformat()}"
     return Reference(builder.add(resource), label)
 
 
@@ -304,7 +345,7 @@ def _add_hba1c_results(builder: BundleBuilder, directory: Directory, person: Per
     usual = rng.uniform(6.4, 8.8)
     for index in range(rng.randint(2, 4)):
         days_back = 20 + index * 180 + rng.randrange(30)
-        when = _moment(rng, days_back, days_back)
+        when = moment(rng, days_back, days_back)
         result = _observation(
             person, "laboratory", "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", when
         )
@@ -321,15 +362,15 @@ def _observation(
     return {
         "resourceType": "Observation",
         "status": "final",
-        "category": [_concept(data.OBSERVATION_CATEGORY, category, category_display)],
-        "code": {**_concept(data.LOINC, code, display), "text": display},
+        "category": [concept(data.OBSERVATION_CATEGORY, category, category_display)],
+        "code": {**concept(data.LOINC, code, display), "text": display},
         "subject": person.patient.ref(),
         "effectiveDateTime": when.isoformat(),
     }
 
 
 def _component(code: str, display: str, quantity: Resource) -> Resource:
-    return {"code": _concept(data.LOINC, code, display), "valueQuantity": quantity}
+    return {"code": concept(data.LOINC, code, display), "valueQuantity": quantity}
 
 
 # --- Small helpers --------------------------------------------------------------------------
@@ -337,21 +378,3 @@ def _component(code: str, display: str, quantity: Resource) -> Resource:
 
 def _quantity(value: float, unit: str, ucum_code: str) -> Resource:
     return {"value": value, "unit": unit, "system": data.UCUM, "code": ucum_code}
-
-
-def _concept(system: str, code: str, display: str) -> Resource:
-    return {"coding": [{"system": system, "code": code, "display": display}]}
-
-
-def _moment(
-    rng: random.Random,
-    min_days_back: int,
-    max_days_back: int,
-    *,
-    first_hour: int = 8,
-    last_hour: int = 17,
-) -> datetime:
-    """A time on a day between ``min_days_back`` and ``max_days_back`` before the reference."""
-    day = data.REFERENCE_DATE - timedelta(days=rng.randint(min_days_back, max_days_back))
-    hour, minute = rng.randint(first_hour, last_hour), rng.choice((0, 10, 20, 30, 40, 50))
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
