@@ -102,6 +102,7 @@ def up_all(*, demo: bool) -> int:
         return 1
     settings = Settings()
     issuer = _development_issuer(settings)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too, as Ctrl-C does
     processes = [
         subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", s.name]) for s in SERVICES
     ]
@@ -127,6 +128,10 @@ def up_all(*, demo: bool) -> int:
             process.send_signal(signal.SIGINT)
         for process in processes:
             process.wait(timeout=15)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _development_issuer(settings: Settings) -> Any:

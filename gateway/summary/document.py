@@ -53,7 +53,7 @@ def summary_document(
     gathered: Gathered, *, base_url: str, generated: str, document_id: str
 ) -> Resource:
     """The document Bundle for ``gathered``, stamped ``generated`` (an instant)."""
-    names = _names(gathered.directory)
+    names = _names(gathered)
     latest = latest_provenance(gathered.provenances)
     sections, facts = [], []
     for spec, section_facts in _filled(sort_into_sections(gathered.facts)):
@@ -92,14 +92,22 @@ def latest_provenance(provenances: Iterable[Resource]) -> dict[str, Resource]:
 
 def source_of(fact: Resource, latest: Mapping[str, Resource], names: Names) -> str:
     """Who recorded ``fact``, for which organisation, and when, as one phrase."""
+    recorders, when = recorded_by(fact, latest)
+    return ", ".join(p for p in [*(names.get(r, r) for r in recorders), when] if p)
+
+
+def recorded_by(fact: Resource, latest: Mapping[str, Resource]) -> tuple[list[str], str]:
+    """The people and organisations that recorded ``fact`` (references), and the day.
+
+    The latest Provenance's author says it best; a service's write names no person there,
+    and then the fact's own attribution (recorder, asserter, author...) says more."""
     provenance = latest.get(f"{fact['resourceType']}/{fact['id']}")
-    if provenance is not None:
-        people = [_agent_phrase(agent, names) for agent in _authors(provenance)]
-        when = str(provenance.get("recorded", ""))[:10]
-    else:
-        people = [names.get(ref, ref) for ref in _attributed(fact)][:2]
-        when = str((fact.get("meta") or {}).get("lastUpdated", ""))[:10]
-    return ", ".join(p for p in [*people, when] if p)
+    refs = [r for a in _authors(provenance) for r in _agent_refs(a)] if provenance else []
+    if not refs:
+        refs = _attributed(fact)[:2]
+    stamped = provenance.get("recorded") if provenance else None
+    when = str(stamped or (fact.get("meta") or {}).get("lastUpdated", ""))[:10]
+    return refs, when
 
 
 def _filled(sorted_out: dict[str, list[Resource]]) -> Iterable[tuple[SectionSpec, list[Resource]]]:
@@ -154,11 +162,7 @@ def _composition(
 def _section_authors(facts: list[Resource], latest: Mapping[str, Resource]) -> list[str]:
     found: list[str] = []
     for fact in facts:
-        provenance = latest.get(f"{fact['resourceType']}/{fact['id']}")
-        if provenance is not None:
-            refs = [r for agent in _authors(provenance) for r in _agent_refs(agent)]
-        else:
-            refs = _attributed(fact)
+        refs, _ = recorded_by(fact, latest)
         found += [r for r in refs if r not in found and _is_author_type(r)]
     return found
 
@@ -194,15 +198,6 @@ def _agent_refs(agent: Resource) -> list[str]:
     ]
 
 
-def _agent_phrase(agent: Resource, names: Names) -> str:
-    parts = []
-    for value in (agent.get("who"), agent.get("onBehalfOf")):
-        if isinstance(value, dict):
-            reference = value.get("reference")
-            parts.append(str(value.get("display") or names.get(reference or "") or reference or ""))
-    return ", ".join(p for p in parts if p)
-
-
 def _attributed(fact: Resource) -> list[str]:
     found: list[str] = []
     for name in _ATTRIBUTION:
@@ -229,13 +224,30 @@ def _plain(reference: str) -> str:
     return "/".join(parts[-2:])
 
 
-def _names(directory: Mapping[str, Resource]) -> dict[str, str]:
-    named = {}
-    for reference, resource in directory.items():
+def _names(gathered: Gathered) -> dict[str, str]:
+    """What to call each person, team and organisation: as the references display them,
+    then as their own resources name them."""
+    named = dict(_displays([*gathered.facts, *gathered.provenances]))
+    patient = gathered.patient
+    named[f"Patient/{patient['id']}"] = human_name(patient)
+    for reference, resource in gathered.directory.items():
         name = human_name(resource)
         if name:
             named[reference] = name
     return named
+
+
+def _displays(resources: Iterable[Any]) -> Iterable[tuple[str, str]]:
+    stack = list(resources)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            reference, display = value.get("reference"), value.get("display")
+            if isinstance(reference, str) and isinstance(display, str) and display:
+                yield reference, display
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
 
 
 def _nhs_number(patient: Resource) -> str | None:

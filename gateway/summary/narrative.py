@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from shared.fhir.terms import D2A_PATHWAY_EXTENSION, D2A_STATE_EXTENSION
+from shared.fhir.terms import (
+    D2A_PATHWAY_EXTENSION,
+    D2A_STATE_EXTENSION,
+    EPISODE_TYPE,
+    PROACTIVE_CASE_MANAGEMENT,
+    has_coding,
+)
 
 XHTML = "http://www.w3.org/1999/xhtml"
 Names = Mapping[str, str]  # "Practitioner/1" -> "Dr Ann Patel"
@@ -147,8 +153,13 @@ def _task(r: Mapping[str, Any], names: Names) -> tuple[str, str, str]:
 def _episode(r: Mapping[str, Any], names: Names) -> tuple[str, str, str]:
     what = ", ".join(concept(t) for t in r.get("type") or []) or "Episode of care"
     manager = reference_name(r.get("careManager"), names)
+    role = (
+        "case manager"
+        if has_coding(r.get("type") or [], EPISODE_TYPE, PROACTIVE_CASE_MANAGEMENT)
+        else "care manager"
+    )
     teams = [reference_name(t, names) for t in r.get("team") or []]
-    details = [f"case manager {manager}" if manager else "", *teams]
+    details = [f"{role} {manager}" if manager else "", *teams]
     pathway, state = _extension(r, D2A_PATHWAY_EXTENSION), _extension(r, D2A_STATE_EXTENSION)
     details += [pathway, state]
     shown = "; ".join(d for d in details if d)
