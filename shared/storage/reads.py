@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.storage.paging import Cursor
@@ -121,22 +121,8 @@ async def referrers(
     limit: int = 10,
 ) -> list[str]:
     """Current resources, other than of the ``ignoring`` types, that refer to this one
-    ("Observation/abc"), a few at most."""
-    statement = (
-        select(resource.c.resource_type, resource.c.id)
-        .where(
-            resource.c.pk.in_(
-                select(idx_reference.c.res_pk).where(
-                    idx_reference.c.target_type == resource_type,
-                    idx_reference.c.target_id == resource_id,
-                    idx_reference.c.url.is_(None),
-                    idx_reference.c.resource_type.not_in(ignoring),
-                )
-            ),
-            resource.c.deleted.is_(False),
-        )
-        .limit(limit)
-    )
+    ("Observation/abc") by a local reference, a few at most."""
+    statement = _referring(resource_type, resource_id, ignoring, local_only=True).limit(limit)
     return [f"{row.resource_type}/{row.id}" for row in await connection.execute(statement)]
 
 
@@ -151,18 +137,23 @@ async def referring(
     one (relative or absolute), as (type, id) in a stable order: all of them, for a change
     that must reach each (a merge). Read on the reference index, so a resource that refers to
     it only where no search parameter looks (in an extension alone) is not found."""
-    statement = (
-        select(resource.c.resource_type, resource.c.id)
-        .where(
-            resource.c.pk.in_(
-                select(idx_reference.c.res_pk).where(
-                    idx_reference.c.target_type == resource_type,
-                    idx_reference.c.target_id == resource_id,
-                    idx_reference.c.resource_type.not_in(ignoring),
-                )
-            ),
-            resource.c.deleted.is_(False),
-        )
-        .order_by(resource.c.resource_type, resource.c.id)
+    statement = _referring(resource_type, resource_id, ignoring, local_only=False).order_by(
+        resource.c.resource_type, resource.c.id
     )
     return [(row.resource_type, row.id) for row in await connection.execute(statement)]
+
+
+def _referring(
+    resource_type: str, resource_id: str, ignoring: frozenset[str], *, local_only: bool
+) -> Select[Any]:
+    """The current resources whose reference index names ``resource_type/resource_id``."""
+    targets = select(idx_reference.c.res_pk).where(
+        idx_reference.c.target_type == resource_type,
+        idx_reference.c.target_id == resource_id,
+        idx_reference.c.resource_type.not_in(ignoring),
+    )
+    if local_only:
+        targets = targets.where(idx_reference.c.url.is_(None))
+    return select(resource.c.resource_type, resource.c.id).where(
+        resource.c.pk.in_(targets), resource.c.deleted.is_(False)
+    )

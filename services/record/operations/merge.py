@@ -41,6 +41,7 @@ parameter looks (in an extension alone) is not found, and keeps its reference.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -62,19 +63,26 @@ router = APIRouter(prefix="/fhir")
 
 @router.post("/Patient/$merge")
 async def patient_merge(request: Request, ctx: Ctx) -> Response:
-    principal = request.state.principal
-    require(principal, "*", "u")
-    require_content_type(request)
-    sent = parse_json(await request.body())
+    sent, caller = await read_request(request)
     asked = merge_request(sent, ctx.base_url)
-    caller = caller_provenance(
-        provenance_from_header(request), principal, micros_to_instant(now_micros())
-    )
     merged = await in_transaction(
         ctx, lambda writer: merge(writer, asked, caller), preview=asked.preview
     )
     said = outcome(_summary(merged, asked.preview), _moved_types(merged))
     return ctx.fmt.response(answer(sent, said, result=merged.target.resource()))
+
+
+async def read_request(request: Request) -> tuple[Any, dict[str, Any]]:
+    """The Parameters a merge or un-merge was sent, and the Provenance naming its caller;
+    403 without write access to every type (a merge rewrites them all)."""
+    principal = request.state.principal
+    require(principal, "*", "u")
+    require_content_type(request)
+    sent = parse_json(await request.body())
+    caller = caller_provenance(
+        provenance_from_header(request), principal, micros_to_instant(now_micros())
+    )
+    return sent, caller
 
 
 def _summary(merged: Merged, preview: bool) -> str:

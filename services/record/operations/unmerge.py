@@ -36,29 +36,17 @@ from starlette.responses import Response
 
 from services.record.context import Ctx
 from services.record.merging.parameters import answer, outcome, unmerge_request
-from services.record.merging.provenance import caller_provenance
 from services.record.merging.transaction import in_transaction
 from services.record.merging.unmerger import Unmerged, unmerge
-from services.record.routes import provenance_from_header
-from services.record.writes import now_micros
-from shared.auth.dependency import require
-from shared.fhir.dates import micros_to_instant
-from shared.fhir.validation import parse_json
-from shared.http.fhirjson import require_content_type
+from services.record.operations.merge import read_request
 
 router = APIRouter(prefix="/fhir")
 
 
 @router.post("/Patient/$unmerge")
 async def patient_unmerge(request: Request, ctx: Ctx) -> Response:
-    principal = request.state.principal
-    require(principal, "*", "u")
-    require_content_type(request)
-    sent = parse_json(await request.body())
+    sent, caller = await read_request(request)
     asked = unmerge_request(sent, ctx.base_url)
-    caller = caller_provenance(
-        provenance_from_header(request), principal, micros_to_instant(now_micros())
-    )
     unmerged = await in_transaction(
         ctx, lambda writer: unmerge(writer, asked, caller), preview=asked.preview
     )
