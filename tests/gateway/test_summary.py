@@ -488,3 +488,30 @@ async def test_the_capability_statement_lists_summary(front_door: httpx.AsyncCli
     statement = (await front_door.get("metadata")).json()
     patient_resource = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
     assert "summary" in {o["name"] for o in patient_resource.get("operation", [])}
+
+
+async def test_given_the_same_story_then_everything_holds_every_service_s_facts(
+    gateway: RunningService, issuer: DevIssuer, story: Story, front_door: httpx.AsyncClient
+) -> None:
+    dsr_lead = await new_staff(front_door, issuer, roles=(terms.DSR_TEAM_ROLE,))
+    await create(front_door, episode_of_care(story.patient_id, care_manager=dsr_lead.reference))
+    async with gateway_client(gateway, dsr_lead.token) as client:
+        everything = await client.get(f"Patient/{story.patient_id}/$everything?_count=200")
+    async with gateway_client(gateway, story.case_manager.token) as client:
+        without_register = await client.get(f"Patient/{story.patient_id}/$everything?_count=200")
+
+    kinds = {e["resource"]["resourceType"] for e in everything.json()["entry"]}
+    assert {
+        "ServiceRequest",
+        "Task",
+        "EpisodeOfCare",
+        "CarePlan",
+        "Goal",
+        "RiskAssessment",
+        "Consent",
+        "RelatedPerson",
+        "QuestionnaireResponse",
+        "Condition",
+    } <= kinds
+    held = {ref(e["resource"]) for e in without_register.json()["entry"] if "id" in e["resource"]}
+    assert f"RiskAssessment/{story.rating_id}" not in held
