@@ -265,7 +265,8 @@ def _confinement(call: Call) -> list[tuple[str, str]] | None:
 async def _check_write(state: GatewayState, call: Call, body: bytes | None) -> None:
     """Whose record a write touches, and may the caller touch it."""
     interaction = call.interaction
-    assert interaction.resource_type is not None
+    if interaction.resource_type is None:
+        return  # a system-level operation ($process-message): the service checks its body
     patients: set[str] = set()
     if call.request.method in ("POST", "PUT") and body is not None:
         try:

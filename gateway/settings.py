@@ -11,7 +11,12 @@ class GatewaySettings(Settings):
     host: str = "127.0.0.1"
     port: int = 8080
     # Where each service listens; each declares its own routes at /_onestory/routes.
-    services: dict[str, str] = Field(default_factory=lambda: {"record": "http://127.0.0.1:8081"})
+    services: dict[str, str] = Field(
+        default_factory=lambda: {
+            "record": "http://127.0.0.1:8081",
+            "triage": "http://127.0.0.1:8082",
+        }
+    )
     # The gateway's own operational database (idempotent responses, audit queue).
     gateway_database_url: str = ""
     max_body_bytes: int = 10 * 1024 * 1024

@@ -5,7 +5,8 @@ staff (``demo_directory``) and a seeded population of residents (skewed old, as 
 proactive-care caseload would be) with long-term conditions, vital signs, lab results and
 encounters (``demo_clinical``), then what the services know about them: caseloads, referrals,
 care plans, discharges, the dynamic support register, carers and consent choices
-(``demo_care``). The same seed always gives the same bundle: ids come from the seeded
+(``demo_care``), and last the directory of services referrals are routed to
+(``demo_directory``). The same seed always gives the same bundle: ids come from the seeded
 generator and dates count back from a fixed reference date.
 
 Every entry is a POST with a urn:uuid fullUrl and a conditional create (``ifNoneExist``): on
@@ -29,7 +30,11 @@ from services.record.demo_builder import (
 )
 from services.record.demo_care import add_care_coordination
 from services.record.demo_clinical import add_clinical_history
-from services.record.demo_directory import add_services, postal_address
+from services.record.demo_directory import (
+    add_healthcare_services,
+    add_services,
+    postal_address,
+)
 from shared.nhs_number import NHS_NUMBER_SYSTEM
 from shared.nhs_number import generate as generate_nhs_number
 
@@ -44,6 +49,7 @@ def demo_bundle(patients: int = 60, seed: int = 2026) -> Resource:
         person = _add_patient(builder, directory, nhs_numbers)
         histories.append(add_clinical_history(builder, directory, person))
     add_care_coordination(builder, directory, histories)
+    add_healthcare_services(builder, directory)  # last: earlier identifiers stay as they were
     return builder.bundle()
 
 

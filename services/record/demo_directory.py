@@ -3,15 +3,24 @@
 The partners of Health and Care Portsmouth with their ODS codes, the hospital and community
 sites, and practitioners with fictional GMC numbers or NMC PINs, each with a PractitionerRole
 at their organisation. Everything is drawn from the builder's one seeded generator.
+
+It also holds the directory of services the single point of access routes referrals to: a
+HealthcareService for every triage route, with whom it takes (age, postcode districts), when it
+is open, and the single point of access's own clinical triage as the fallback for them all
+(``add_healthcare_services``; read by ``services.triage.directory``).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
 
 from services.record import demo_care_data as care
 from services.record import demo_data as data
 from services.record.demo_builder import BundleBuilder, Directory, Reference, Resource, concept
+from shared.fhir import terms
 
 
 def add_services(builder: BundleBuilder) -> Directory:
@@ -206,3 +215,145 @@ def neighbourhood_team(directory: Directory, practice_key: str) -> tuple[Referen
     )
     team = directory.teams[care.NEIGHBOURHOOD_TEAMS[index].key]
     return team, directory.people("community", "case-manager")[index]
+
+
+# --- The directory of services: where the single point of access routes referrals ---------
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+_EVERY_DAY = (*_WEEKDAYS, "sat", "sun")
+VOLUNTARY_NETWORK = data.OrgSpec(
+    "voluntary", "Portsmouth Community Wellbeing Network", None, "cg",
+    "The Hub, 120 Lake Road", "Landport", "PO1 4HA",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A HealthcareService of the directory: the triage route it takes, who provides it, when
+    it is open and whom it takes (no districts: the whole city)."""
+
+    name: str
+    route: str  # a TRIAGE_ROUTE code
+    org_key: str
+    location_key: str | None
+    hours: tuple[Resource, ...]
+    comment: str
+    districts: tuple[str, ...] = ()
+    min_age: int | None = None
+    fallback_for: tuple[str, ...] = ()  # TRIAGE_ROUTE codes it catches when nobody else can
+    closures: tuple[Resource, ...] = ()
+
+
+def add_healthcare_services(builder: BundleBuilder, directory: Directory) -> None:
+    """The services triage routes to, one or more for every route but emergency (advice to
+    call 999 or go to the emergency department is given, nobody is sent the referral; the
+    single point of access's clinical triage catches it, as it catches every route when the
+    route's own services are shut or the person is not eligible). Added last, so every other
+    demo resource keeps its identifier and a reload into an older demo adds only these."""
+    directory.orgs["voluntary"] = Reference(
+        add_organization(builder, VOLUNTARY_NETWORK), VOLUNTARY_NETWORK.name
+    )
+    for spec in service_specs():
+        builder.add(_healthcare_service(spec, directory))
+
+
+def service_specs() -> list[ServiceSpec]:
+    weekdays = (_hours(_WEEKDAYS, "09:00", "17:00"),)
+    districts = neighbourhood_districts()
+    christmas = data.REFERENCE_DATE.replace(month=12, day=25)
+    return [
+        ServiceSpec("Urgent community response (2-hour)", "urgent-community-response",
+                    "community", "st-marys", (_hours(_EVERY_DAY, "08:00", "20:00"),),
+                    "Seen at home within 2 hours: falls without serious injury, decompensated "
+                    "frailty, reduced function, palliative crisis, urgent equipment, confusion "
+                    "or delirium, urgent catheter or diabetes care.", min_age=18),
+        ServiceSpec("Hospital discharge hub", "discharge-hub", "acute", "qa",
+                    (_hours(_WEEKDAYS, "08:00", "20:00"), _hours(("sat", "sun"), "09:00", "17:00")),
+                    "Discharge to assess from Queen Alexandra Hospital: pathways 0 to 3.",
+                    min_age=18),
+        *(
+            ServiceSpec(f"{team.name} (proactive case management)", "proactive-case-management",
+                        "community", "st-marys", weekdays,
+                        "A named case manager, a care and support plan and planned contact for "
+                        "frail people and people with several long-term conditions.",
+                        districts=districts[team.key], min_age=18)
+            for team in care.NEIGHBOURHOOD_TEAMS
+        ),
+        ServiceSpec("Dynamic support register team", "dynamic-support-register", "community",
+                    "st-marys", weekdays,
+                    "People with a learning disability or autism at risk of admission to a "
+                    "mental health hospital: keyworkers and care and treatment reviews."),
+        ServiceSpec("Wellbeing and voluntary services signposting", "wellbeing", "voluntary",
+                    None, weekdays,
+                    "Information, advice and local groups: befriending, lunch clubs, help at "
+                    "home, benefits advice.", min_age=18,
+                    closures=({"description": "Closed for Christmas Day and Boxing Day",
+                               "during": {"start": christmas.isoformat(),
+                                          "end": (christmas + timedelta(days=1)).isoformat()}},)),
+        ServiceSpec("Single point of access clinical triage", "clinical-review", "community",
+                    "st-marys", ({"daysOfWeek": list(_EVERY_DAY), "allDay": True},),
+                    "A clinician reviews every referral no other service can take now.",
+                    fallback_for=tuple(terms.TRIAGE_ROUTES)),
+    ]  # fmt: skip
+
+
+def neighbourhood_districts() -> dict[str, tuple[str, ...]]:
+    """The postcode districts each neighbourhood team covers: a district goes to the team
+    whose practices serve most of its streets, so each district the residents live in has
+    exactly one team."""
+    teams = care.NEIGHBOURHOOD_TEAMS
+    votes: Counter[tuple[str, str]] = Counter()
+    for _street, neighbourhood, district in data.STREETS:
+        practice = data.NEIGHBOURHOOD_PRACTICE[neighbourhood]
+        votes[district, next(t.key for t in teams if practice in t.practices)] += 1
+    covered: dict[str, list[str]] = {team.key: [] for team in teams}
+    for district in sorted({district for _, _, district in data.STREETS}):
+        counts = [votes[district, team.key] for team in teams]
+        covered[teams[counts.index(max(counts))].key].append(district)
+    return {key: tuple(districts) for key, districts in covered.items()}
+
+
+def _hours(days: tuple[str, ...], start: str, end: str) -> Resource:
+    return {"daysOfWeek": list(days), "availableStartTime": f"{start}:00",
+            "availableEndTime": f"{end}:00"}  # fmt: skip
+
+
+def _healthcare_service(spec: ServiceSpec, directory: Directory) -> Resource:
+    route = terms.coding(terms.TRIAGE_ROUTE, spec.route, terms.TRIAGE_ROUTES[spec.route])
+    resource: Resource = {
+        "resourceType": "HealthcareService",
+        "extension": _eligibility(spec),
+        "active": True,
+        "providedBy": directory.orgs[spec.org_key].ref(),
+        "type": [{"coding": [route]}],
+        "name": spec.name,
+        "comment": spec.comment,
+        "availableTime": list(spec.hours),
+    }
+    if spec.location_key is not None:
+        resource["location"] = [directory.locations[spec.location_key].ref()]
+    if spec.closures:
+        resource["notAvailable"] = list(spec.closures)
+    if not resource["extension"]:
+        del resource["extension"]
+    return resource
+
+
+def _eligibility(spec: ServiceSpec) -> list[Resource]:
+    """Whom the service takes and the routes it is the fallback for, as extensions."""
+    extensions: list[Resource] = []
+    if spec.min_age is not None:
+        low = {"value": spec.min_age, "unit": "years", "system": data.UCUM, "code": "a"}
+        extensions.append({"url": terms.ELIGIBLE_AGE_EXTENSION, "valueRange": {"low": low}})
+    extensions += [
+        {"url": terms.ELIGIBLE_POSTCODE_EXTENSION, "valueString": district}
+        for district in spec.districts
+    ]
+    extensions += [
+        {
+            "url": terms.FALLBACK_EXTENSION,
+            "valueCoding": terms.coding(terms.TRIAGE_ROUTE, route, terms.TRIAGE_ROUTES[route]),
+        }
+        for route in spec.fallback_for
+    ]
+    return extensions

@@ -75,6 +75,24 @@ RAG_RATINGS = {
 TASK_CODE = code_system("task-code")
 TRIAGE_TASK = "triage"
 
+# Where the single point of access sends a referral: the route a triage decision names, and
+# the type of the HealthcareService that takes it (HealthcareService.type).
+TRIAGE_ROUTE = code_system("triage-route")
+TRIAGE_ROUTES = {
+    "emergency": "Emergency: advised 999 or the emergency department",
+    "urgent-community-response": "Urgent community response (2-hour)",
+    "discharge-hub": "Hospital discharge hub",
+    "proactive-case-management": "Proactive case management",
+    "dynamic-support-register": "Dynamic support register team",
+    "wellbeing": "Wellbeing and voluntary services (signposting)",
+    "clinical-review": "Single point of access clinical triage",
+}
+PRESENTING_PROBLEM = code_system("presenting-problem")
+# Where a HealthcareService takes referrals from (extensions on HealthcareService).
+ELIGIBLE_AGE_EXTENSION = structure_definition("eligible-age")  # valueRange, in years
+ELIGIBLE_POSTCODE_EXTENSION = structure_definition("eligible-postcode-district")  # valueString
+FALLBACK_EXTENSION = structure_definition("fallback-for-route")  # valueCoding TRIAGE_ROUTE
+
 # Referrals: the door a referral came in by (an extension on the ServiceRequest, R4 has no
 # element for it) and the service it asks for (ServiceRequest.code), which triage routes to.
 REFERRAL_CHANNEL = code_system("referral-channel")

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from services.record import demo
 from services.record.demo import demo_bundle
-from services.record.demo_data import REFERENCE_DATE
+from services.record.demo_data import REFERENCE_DATE, STREETS
+from services.record.demo_directory import neighbourhood_districts
+from services.triage.directory import LONDON, choose_service, postcode_district
 from shared.fhir import terms
 from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid
 
@@ -147,6 +150,7 @@ _NOT_PRACTICES = {
     "Solent NHS Trust",
     "Portsmouth City Council",
     "South Central Ambulance Service NHS Foundation Trust",
+    "Portsmouth Community Wellbeing Network",
 }
 
 
@@ -443,3 +447,93 @@ def test_the_readme_person_has_everything_and_is_on_the_readme_case_managers_cas
     assert any(r in _episodes(bundle, terms.DISCHARGE_TO_ASSESS) for r in about), (
         "a discharge to assess episode"
     )
+
+
+# --- The directory of services triage routes to ---------------------------------------------
+
+
+def _services(bundle: Resource) -> list[Resource]:
+    return _resources(bundle, "HealthcareService")
+
+
+def _taking(bundle: Resource, route: str) -> list[Resource]:
+    return [s for s in _services(bundle) if terms.has_coding(s["type"], terms.TRIAGE_ROUTE, route)]
+
+
+def test_every_route_but_emergency_has_an_active_service_provided_by_a_demo_organisation(
+    bundle: Resource,
+) -> None:
+    organisations = _by_url(bundle, "Organization")
+    for route in terms.TRIAGE_ROUTES:
+        services = _taking(bundle, route)
+        assert bool(services) is (route != "emergency"), route  # 999/ED is advice only
+        for service in services:
+            assert service["active"] is True and service["name"] and service["availableTime"]
+            assert service["providedBy"]["reference"] in organisations
+    for service in _services(bundle):
+        get_fhir_model_class("HealthcareService").model_validate(service)
+
+
+def test_the_spa_is_open_round_the_clock_and_the_fallback_for_every_route(
+    bundle: Resource,
+) -> None:
+    (spa,) = _taking(bundle, "clinical-review")
+    fallback_for = {
+        e["valueCoding"]["code"] for e in spa["extension"] if e["url"] == terms.FALLBACK_EXTENSION
+    }
+    assert fallback_for == set(terms.TRIAGE_ROUTES)
+    week = [datetime(2026, 11, 2, tzinfo=LONDON) + timedelta(minutes=50 * n) for n in range(202)]
+    for route in terms.TRIAGE_ROUTES:
+        for at in week:
+            routing = choose_service(_services(bundle), route=route, age=None, postcode=None, at=at)
+            assert routing.service is not None, (route, at)
+
+
+def test_urgent_community_response_takes_adults_8_to_8_and_the_spa_catches_the_night(
+    bundle: Resource,
+) -> None:
+    def route(at: datetime) -> str:
+        chosen = choose_service(
+            _services(bundle), route="urgent-community-response", age=84, postcode="PO4 8PR", at=at
+        ).service
+        assert chosen is not None
+        return str(chosen["name"])
+
+    sunday = datetime(2026, 11, 1, tzinfo=LONDON)
+    assert route(sunday.replace(hour=8)) == "Urgent community response (2-hour)"
+    assert route(sunday.replace(hour=19, minute=59)) == "Urgent community response (2-hour)"
+    assert route(sunday.replace(hour=20)) == "Single point of access clinical triage"
+
+
+def test_each_residents_district_has_exactly_one_neighbourhood_team(bundle: Resource) -> None:
+    districts = neighbourhood_districts()
+    covered = [district for team in districts.values() for district in team]
+    assert sorted(covered) == sorted({district for _, _, district in STREETS})
+    monday_morning = datetime(2026, 11, 2, 10, tzinfo=LONDON)
+    for patient in _resources(bundle, "Patient"):
+        postcode = patient["address"][0]["postalCode"]
+        routing = choose_service(
+            _services(bundle),
+            route=terms.PROACTIVE_CASE_MANAGEMENT,
+            age=_age(patient["birthDate"]),
+            postcode=postcode,
+            at=monday_morning,
+        )
+        assert routing.service is not None and not routing.fallback
+        eligible = {
+            e["valueString"]
+            for e in routing.service["extension"]
+            if e["url"] == terms.ELIGIBLE_POSTCODE_EXTENSION
+        }
+        assert postcode_district(postcode) in eligible
+
+
+def test_the_services_come_last_so_a_reload_keeps_every_earlier_identifier(
+    bundle: Resource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    first = kinds.index("Organization", kinds.index("HealthcareService") - 1)
+    assert set(kinds[first + 1 :]) == {"HealthcareService"}
+    monkeypatch.setattr(demo, "add_healthcare_services", lambda builder, directory: None)
+    before = json.loads(json.dumps(demo.demo_bundle()))
+    assert bundle["entry"][:first] == before["entry"]

@@ -1,0 +1,245 @@
+"""The triage process: notifications in, decisions out, and the clinician's and the queue's
+endpoints. Everything it reads and writes goes through the gateway with its own credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from services.triage import rules
+from services.triage.intake import process_message
+from services.triage.queue import waiting
+from services.triage.settings import TriageSettings
+from services.triage.subscriptions import SECRET_HEADER, subscribe
+from services.triage.triaging import Triage
+from shared.auth.credentials import ServiceCredentials
+from shared.auth.dependency import OPEN_PATHS, RequireToken, require, verifier_from_settings
+from shared.errors import FhirError, bad_request
+from shared.fhirclient import FhirClient
+from shared.http.errors import install_error_handlers
+from shared.http.fhirjson import negotiate, require_content_type
+from shared.http.limits import BodySizeLimit
+from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
+from shared.notifications import read_notification
+from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+
+log = logging.getLogger("onestory.triage")
+NOTIFICATIONS = ("/triage/notifications/referrals", "/triage/notifications/rejections")
+
+
+# What this service adds to the gateway's CapabilityStatement.
+CAPABILITIES = {
+    "resourceType": "CapabilityStatement",
+    "status": "active",
+    "date": "2026-11-22",
+    "kind": "instance",
+    "fhirVersion": "4.3.0",
+    "format": ["json"],
+    "rest": [
+        {
+            "mode": "server",
+            "operation": [
+                {
+                    "name": "process-message",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+                    "documentation": "A referral as a message (event servicerequest-request)",
+                }
+            ],
+            "resource": [
+                {
+                    "type": "ServiceRequest",
+                    "operation": [
+                        {
+                            "name": "triage",
+                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/triage",
+                            "documentation": "A clinician confirms or overrides the routing",
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
+class Clock:
+    """The service's time: the real clock, moved on by ``offset`` in tests only."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def create_app(settings: TriageSettings | None = None) -> FastAPI:
+    settings = settings or TriageSettings()
+    setup_telemetry("triage", settings)
+    try:
+        table = rules.load_table(settings.decision_table)
+        rules.check_deadline_overrides(settings.triage_deadlines)
+    except ValueError as error:  # DecisionTableError included
+        raise SystemExit(f"triage will not start: {error}") from error
+    credentials = ServiceCredentials(
+        settings, client_id=settings.triage_client_id, scope="system/*.cruds"
+    )
+    client = FhirClient(settings.gateway_url, credentials)
+    clock = Clock()
+    triage = Triage(client, table, clock, dict(settings.triage_deadlines))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        subscribing = asyncio.create_task(_keep_subscribing(app, client, settings))
+        yield
+        subscribing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await subscribing
+        await client.close()
+        flush_telemetry()
+
+    app = FastAPI(
+        title="OneStory single point of access",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.triage = triage
+    app.state.subscribed = False
+    install_error_handlers(app)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "service": "triage",
+                "decision_table": table.version,
+                "subscribed": app.state.subscribed,
+            }
+        )
+
+    @app.get("/fhir/metadata")
+    async def metadata(request: Request) -> Response:
+        return negotiate(request).response(CAPABILITIES)
+
+    @app.post(NOTIFICATIONS[0])
+    async def referral_notified(request: Request) -> Response:
+        focus = await _notified_focus(request, settings)
+        if focus:
+            await triage.referral_arrived(focus.split("/")[1])
+        return Response(status_code=200)
+
+    @app.post(NOTIFICATIONS[1])
+    async def rejection_notified(request: Request) -> Response:
+        focus = await _notified_focus(request, settings)
+        if focus:
+            await triage.task_rejected(focus.split("/")[1])
+        return Response(status_code=200)
+
+    @app.post("/fhir/$process-message")
+    async def message(request: Request) -> Response:
+        require(request.state.principal, "ServiceRequest", "c")
+        require_content_type(request)
+        answer = await process_message(client, await request.body(), received=clock())
+        return negotiate(request).response(answer)
+
+    @app.post("/fhir/ServiceRequest/{request_id}/$triage")
+    async def clinician_triage(request_id: str, request: Request) -> Response:
+        principal = request.state.principal
+        require(principal, "Task", "u")
+        require_content_type(request)
+        route, reason = _triage_parameters(await request.json())
+        clinician = principal.fhir_user or principal.subject
+        task = await triage.clinician_decided(
+            request_id, route=route, reason=reason, clinician=clinician
+        )
+        return negotiate(request).response(task)
+
+    @app.get("/triage/queue")
+    async def queue(request: Request) -> JSONResponse:
+        require(request.state.principal, "Task", "s")
+        return JSONResponse(await waiting(client, now=clock()))
+
+    @app.put("/triage/clock")
+    async def move_clock(request: Request) -> JSONResponse:
+        if settings.environment != "test":
+            raise FhirError(404, "Not found", code="not-found")
+        clock.offset = timedelta(seconds=float((await request.json())["offset_seconds"]))
+        return JSONResponse({"now": clock().isoformat()})
+
+    declare_routes(
+        app,
+        "triage",
+        [
+            RouteDeclaration("/fhir/$process-message", ("POST",)),
+            RouteDeclaration("/fhir/ServiceRequest/{id}/$triage", ("POST",)),
+        ],
+    )
+    app.add_middleware(
+        RequireToken,
+        verifier=verifier_from_settings(settings),
+        open_paths=(*OPEN_PATHS, ROUTES_PATH, "/fhir/metadata", *NOTIFICATIONS),
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TelemetryMiddleware, service_name="triage")
+    return app
+
+
+async def _notified_focus(request: Request, settings: TriageSettings) -> str | None:
+    """The resource a notification is about; 403 unless the record sent it."""
+    sent = request.headers.get(SECRET_HEADER, "")
+    if not secrets.compare_digest(sent, settings.triage_notification_secret):
+        raise FhirError(
+            403, "Notifications come from the record, with its secret", code="forbidden"
+        )
+    notification = read_notification(await request.body())
+    if notification.kind != "event-notification" or not notification.focus:
+        return None
+    return notification.focus.split("/_history")[0]
+
+
+def _triage_parameters(body: Any) -> tuple[str | None, str | None]:
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise bad_request("$triage takes a Parameters resource")
+    values: dict[str, Any] = {}
+    for parameter in body.get("parameter") or []:
+        name = parameter.get("name") if isinstance(parameter, dict) else None
+        if name not in ("decision", "route", "reason"):
+            raise bad_request(f"$triage takes decision, route and reason, not {name!r}")
+        values[name] = next((v for k, v in parameter.items() if k.startswith("value")), None)
+    decision = values.get("decision")
+    if decision not in ("confirm", "override"):
+        raise bad_request("decision must be valueCode confirm or override", code="required")
+    if decision == "confirm":
+        return None, values.get("reason")
+    if not isinstance(values.get("route"), str):
+        raise bad_request("An override names the route (valueCode)", code="required")
+    return values["route"], values.get("reason")
+
+
+async def _keep_subscribing(app: FastAPI, client: FhirClient, settings: TriageSettings) -> None:
+    """Subscribe as soon as the gateway answers (it may start after this service)."""
+    delay = 0.2
+    while True:
+        try:
+            await subscribe(client, settings.triage_public_url, settings.triage_notification_secret)
+            app.state.subscribed = True
+            log.info("subscribed to new referrals and returned tasks")
+            return
+        except (FhirError, OSError) as error:
+            log.info("not subscribed yet (%s); trying again", error)
+        except Exception as error:  # httpx transport errors while the gateway starts
+            log.info("not subscribed yet (%s); trying again", type(error).__name__)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)

@@ -1,0 +1,59 @@
+"""The single point of access's queue: routings waiting for a clinician, soonest deadline
+first. The same Tasks are a FHIR search: ``Task?code=<task-code>|triage&status=requested``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.triage.routing import TRIAGE_STATUS
+from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
+from shared.fhirclient import FhirClient
+
+Resource = dict[str, Any]
+AWAITING = frozenset({"auto-routed", "returned"})
+
+
+async def waiting(client: FhirClient, *, now: datetime) -> dict[str, Any]:
+    tasks = await client.search(
+        "Task",
+        [
+            ("code", f"{TASK_CODE}|{TRIAGE_TASK}"),
+            ("status", "requested,received,ready"),
+            ("_count", "1000"),
+        ],
+    )
+    queued = [t for t in tasks if _status(t) in AWAITING]
+    queued.sort(key=lambda t: (_deadline(t) or "9999", t.get("authoredOn", "")))
+    return {"now": now.isoformat(timespec="seconds"), "waiting": [_item(t, now) for t in queued]}
+
+
+def _item(task: Resource, now: datetime) -> dict[str, Any]:
+    deadline = _deadline(task)
+    minutes_left = None
+    if deadline:
+        left = datetime.fromisoformat(deadline.replace("Z", "+00:00")) - now
+        minutes_left = int(left.total_seconds() // 60)
+    return {
+        "task": f"Task/{task['id']}",
+        "referral": task.get("focus", {}).get("reference"),
+        "patient": task.get("for", {}).get("reference"),
+        "route": (task.get("reasonCode") or {}).get("coding", [{}])[0].get("code"),
+        "routed_to": task.get("owner", {}).get("display"),
+        "priority": task.get("priority"),
+        "status": _status(task),
+        "deadline": deadline,
+        "minutes_left": minutes_left,
+    }
+
+
+def _status(task: Resource) -> str | None:
+    for coding in (task.get("businessStatus") or {}).get("coding") or []:
+        if coding.get("system") == TRIAGE_STATUS:
+            return str(coding.get("code"))
+    return None
+
+
+def _deadline(task: Resource) -> str | None:
+    end = ((task.get("restriction") or {}).get("period") or {}).get("end")
+    return str(end) if end else None

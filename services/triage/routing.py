@@ -1,0 +1,154 @@
+"""Routing a referral: the Task a receiving service gets, and the referral updated to match.
+
+A decision becomes a transaction through the gateway (one Provenance for all of it):
+- the Task: focus = the referral, owner = the chosen HealthcareService (or the person's own
+  caseload team), priority, ``restriction.period.end`` = the response deadline counted from
+  the referral's received time, and ``input`` recording the decision table's version, the
+  rules that fired and their reasons; its identifier makes a repeated notification harmless;
+- the referral: priority and performer, guarded by its version (If-Match).
+Pure: ``routed_task`` and ``updated_referral`` build what ``route`` writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.triage.facts import Decision
+from shared.fhir.terms import (
+    BASE,
+    TASK_CODE,
+    TRIAGE_ROUTE,
+    TRIAGE_ROUTES,
+    TRIAGE_TASK,
+    code_system,
+    coding,
+)
+
+Resource = dict[str, Any]
+TRIAGE_TASK_ID = f"{BASE}/Id/triage-task"
+TRIAGE_STATUS = code_system("triage-status")
+TRIAGE_INPUT = code_system("triage-input")
+RECEIVED_EXTENSION = f"{BASE}/StructureDefinition/referral-received"
+STATUSES = {
+    "auto-routed": "Routed automatically: awaiting clinical confirmation",
+    "confirmed": "Confirmed by a clinician",
+    "overridden": "Routed by a clinician",
+    "returned": "Returned by the receiving team: awaiting re-routing",
+    "advised-emergency": "Advised to call 999 or go to the emergency department",
+}
+OPEN_TASK = "requested,received,accepted,ready,in-progress,on-hold"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    owner: str | None  # "HealthcareService/ucr", "CareTeam/south", None for advice only
+    owner_name: str
+    fallback: bool = False
+    reasons: tuple[str, ...] = ()  # why other services were passed over
+
+
+def received_at(request: Resource) -> datetime:
+    """When the referral reached the single point of access: the intake's stamp, else when it
+    was authored, else when it was stored."""
+    for extension in request.get("extension") or []:
+        if extension.get("url") == RECEIVED_EXTENSION and extension.get("valueDateTime"):
+            return _instant(extension["valueDateTime"])
+    stamp = request.get("authoredOn") or (request.get("meta") or {}).get("lastUpdated")
+    return _instant(str(stamp))
+
+
+def routed_task(
+    request: Resource,
+    decision: Decision,
+    destination: Destination,
+    *,
+    status: str,
+    sequence: int,
+    now: datetime,
+) -> Resource:
+    """The Task that routes ``request`` as ``decision`` says (``sequence`` counts routings)."""
+    task: Resource = {
+        "resourceType": "Task",
+        "identifier": [{"system": TRIAGE_TASK_ID, "value": f"{request['id']}/{sequence}"}],
+        "status": "completed" if destination.owner is None else "requested",
+        "businessStatus": {
+            "coding": [coding(TRIAGE_STATUS, status, STATUSES[status])],
+            "text": f"{STATUSES[status]}: {destination.owner_name}",
+        },
+        "intent": "order",
+        "priority": decision.priority,
+        "code": {"coding": [coding(TASK_CODE, TRIAGE_TASK, "Triage")]},
+        "focus": {"reference": f"ServiceRequest/{request['id']}"},
+        "for": request.get("subject"),
+        "authoredOn": _stamp(now),
+        "reasonCode": {
+            "coding": [coding(TRIAGE_ROUTE, decision.route, TRIAGE_ROUTES[decision.route])],
+            "text": " ".join(decision.reasons) or TRIAGE_ROUTES[decision.route],
+        },
+        "input": _decision_inputs(decision, destination),
+    }
+    if destination.owner is not None:
+        task["owner"] = {"reference": destination.owner, "display": destination.owner_name}
+    if decision.respond_within_minutes is not None:
+        deadline = received_at(request) + timedelta(minutes=decision.respond_within_minutes)
+        task["restriction"] = {"period": {"end": _stamp(deadline)}}
+    if decision.advice:
+        task["note"] = [{"text": f"Advised: {decision.advice}"}]
+    return task
+
+
+def updated_referral(request: Resource, decision: Decision, destination: Destination) -> Resource:
+    updated = {k: v for k, v in request.items() if k != "meta"}
+    updated["priority"] = decision.priority
+    if destination.owner is not None:
+        updated["performer"] = [{"reference": destination.owner, "display": destination.owner_name}]
+    return updated
+
+
+def routing_entries(request: Resource, task: Resource, referral: Resource) -> list[Resource]:
+    """The transaction's entries: the Task (once: by its identifier), the referral (only if
+    nobody changed it meanwhile)."""
+    identifier = task["identifier"][0]
+    version = (request.get("meta") or {}).get("versionId")
+    return [
+        {
+            "fullUrl": "urn:uuid:triage-task",
+            "resource": task,
+            "request": {
+                "method": "POST",
+                "url": "Task",
+                "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
+            },
+        },
+        {
+            "resource": referral,
+            "request": {
+                "method": "PUT",
+                "url": f"ServiceRequest/{request['id']}",
+                **({"ifMatch": f'W/"{version}"'} if version else {}),
+            },
+        },
+    ]
+
+
+def _decision_inputs(decision: Decision, destination: Destination) -> list[Resource]:
+    def given(kind: str, value: str) -> Resource:
+        return {"type": {"coding": [coding(TRIAGE_INPUT, kind)]}, "valueString": value}
+
+    inputs = [given("decision-table-version", decision.table_version)]
+    inputs += [given("rule-fired", rule) for rule in decision.fired]
+    inputs += [given("reason", reason) for reason in decision.reasons]
+    if destination.fallback:
+        inputs.append(given("fallback", "; ".join(destination.reasons) or "no service was open"))
+    return inputs
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,57 @@
+"""How triage learns of referrals: Subscriptions in the record, made (once) at start-up.
+
+Two rest-hook subscriptions, both id-only: new and changed active referrals (to triage them)
+and Tasks a receiving team rejected (to route them again). Creating them is a conditional
+create on the endpoint, so every replica and every restart shares the same two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
+from shared.fhirclient import FhirClient
+
+PAYLOAD_CONTENT = (
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content"
+)
+SECRET_HEADER = "X-OneStory-Notification-Secret"
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    path: str  # under the service's public URL
+    criteria: str
+    reason: str
+
+
+WANTED = (
+    Wanted("/triage/notifications/referrals", "ServiceRequest?status=active", "New referrals"),
+    Wanted(
+        "/triage/notifications/rejections",
+        f"Task?status=rejected&code={TASK_CODE}|{TRIAGE_TASK}",
+        "Referrals a receiving team sent back",
+    ),
+)
+
+
+async def subscribe(client: FhirClient, public_url: str, secret: str) -> None:
+    """Make sure the record will tell this service of what it triages."""
+    for wanted in WANTED:
+        endpoint = public_url.rstrip("/") + wanted.path
+        await client.create(
+            {
+                "resourceType": "Subscription",
+                "status": "requested",
+                "reason": f"Single point of access: {wanted.reason}",
+                "criteria": wanted.criteria,
+                "channel": {
+                    "type": "rest-hook",
+                    "endpoint": endpoint,
+                    "payload": "application/fhir+json",
+                    "_payload": {"extension": [{"url": PAYLOAD_CONTENT, "valueCode": "id-only"}]},
+                    "header": [f"{SECRET_HEADER}: {secret}"],
+                },
+            },
+            if_none_exist=f"url={endpoint}",
+        )

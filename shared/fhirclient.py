@@ -1,0 +1,114 @@
+"""How a domain service calls the gateway: FHIR over HTTP with the service's own credentials,
+so that every read is audited and every write authorised and given Provenance.
+
+One client per service process. An answer of 4xx or 5xx raises ``FhirError`` with the
+gateway's status and diagnostics, so a service passes a refusal on as it came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from shared.auth.credentials import ServiceCredentials
+from shared.errors import FhirError
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirClient:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: ServiceCredentials,
+        *,
+        timeout_seconds: float = 30.0,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.http = httpx.AsyncClient(timeout=timeout_seconds)
+        self.correlation_id = correlation_id
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """The gateway's answer to ``method path``; FhirError for a 4xx or 5xx."""
+        sent = {
+            "Authorization": f"Bearer {await self.credentials.token()}",
+            "Accept": FHIR_JSON,
+            **(headers or {}),
+        }
+        content = None
+        if body is not None:
+            sent["Content-Type"] = FHIR_JSON
+            content = orjson.dumps(body)
+        answer = await self.http.request(
+            method,
+            f"{self.base_url}/{path.lstrip('/')}",
+            params=params,
+            content=content,
+            headers=sent,
+        )
+        if answer.status_code >= 400:
+            raise _refusal(method, path, answer)
+        return answer
+
+    async def read(self, reference: str) -> dict[str, Any]:
+        return _json(await self.request("GET", reference))
+
+    async def search(self, resource_type: str, params: Any) -> list[dict[str, Any]]:
+        """The matches of one search (its first page: ask with _count for more)."""
+        bundle = _json(await self.request("GET", resource_type, params=params))
+        return [
+            e["resource"]
+            for e in bundle.get("entry", [])
+            if e.get("search", {}).get("mode", "match") == "match"
+        ]
+
+    async def create(
+        self, resource: dict[str, Any], *, if_none_exist: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"If-None-Exist": if_none_exist} if if_none_exist else None
+        answer = await self.request(
+            "POST", resource["resourceType"], body=resource, headers=headers
+        )
+        return _json(answer)
+
+    async def update(
+        self, resource: dict[str, Any], *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"If-Match": if_match} if if_match else None
+        path = f"{resource['resourceType']}/{resource['id']}"
+        return _json(await self.request("PUT", path, body=resource, headers=headers))
+
+    async def transaction(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        return _json(await self.request("POST", "", body=bundle))
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = orjson.loads(answer.content) if answer.content else {}
+    return body
+
+
+def _refusal(method: str, path: str, answer: httpx.Response) -> FhirError:
+    diagnostics = f"The gateway answered {method} {path} with {answer.status_code}"
+    try:
+        issue = orjson.loads(answer.content)["issue"][0]
+        diagnostics += f": {issue.get('diagnostics') or issue.get('code')}"
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        pass
+    return FhirError(answer.status_code, diagnostics, code="exception")

@@ -1,0 +1,104 @@
+"""The single point of access as real processes: the record, the triage service, and a
+gateway in front of both; and a small directory of services that are always open."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.fhir import terms
+from tests.conftest import gateway_client
+from tests.support.services import RunningService, single_point_of_access
+
+
+@dataclass
+class Spa:
+    triage: RunningService
+    gateway: RunningService
+
+
+@pytest.fixture(scope="session")
+def spa(
+    record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Spa]:
+    database = tmp_path_factory.mktemp("spa-gateway") / "gateway.db"
+    triage, gateway = single_point_of_access(
+        record, str(auth_dir), f"sqlite+aiosqlite:///{database}"
+    )
+    triage.stdout = tmp_path_factory.mktemp("spa-triage") / "triage.log"
+    triage.start()
+    try:
+        gateway.start()
+        _wait_until_subscribed(triage)
+    except RuntimeError:
+        triage.stop()
+        raise
+    yield Spa(triage, gateway)
+    gateway.stop()
+    triage.stop()
+
+
+def _wait_until_subscribed(triage: RunningService, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(f"http://127.0.0.1:{triage.port}/health", timeout=2).json()
+        if health.get("subscribed"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("triage did not subscribe to the record in time")
+
+
+@pytest.fixture
+async def spa_door(spa: Spa, system_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A partner's system calling the single point of access's gateway (system/*.cruds)."""
+    async with gateway_client(spa.gateway, system_token) as client:
+        yield client
+
+
+ALWAYS_OPEN = [
+    {
+        "daysOfWeek": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "allDay": True,
+    }
+]
+
+
+def always_open_service(route: str, name: str, *, fallback: bool = False) -> dict[str, object]:
+    service: dict[str, object] = {
+        "resourceType": "HealthcareService",
+        "identifier": [{"system": f"{terms.BASE}/Id/test-service", "value": route}],
+        "active": True,
+        "name": name,
+        "type": [{"coding": [terms.coding(terms.TRIAGE_ROUTE, route)]}],
+        "availableTime": ALWAYS_OPEN,
+    }
+    if fallback:
+        service["extension"] = [
+            {
+                "url": terms.FALLBACK_EXTENSION,
+                "valueCoding": terms.coding(terms.TRIAGE_ROUTE, route),
+            }
+        ]
+    return service
+
+
+@pytest.fixture
+async def directory(spa_door: httpx.AsyncClient) -> dict[str, str]:
+    """One always-open service per route (made once per database), by route: its reference."""
+    found = {}
+    for route, name in terms.TRIAGE_ROUTES.items():
+        if route == "emergency":
+            continue
+        service = always_open_service(route, f"Test {name}", fallback=route == "clinical-review")
+        condition = f"identifier={terms.BASE}/Id/test-service|{route}"
+        answer = await spa_door.post(
+            "HealthcareService", json=service, headers={"If-None-Exist": condition}
+        )
+        assert answer.status_code in (200, 201), answer.text
+        found[route] = f"HealthcareService/{answer.json()['id']}"
+    return found
