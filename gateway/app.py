@@ -89,7 +89,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def refresh_routes() -> None:
         while True:
             holder["routes"] = state.routes = await load_routes(upstream, settings, state.routes)
-            await asyncio.sleep(settings.route_refresh_seconds if state.routes.routes else 0.5)
+            # Until every service has answered, ask again soon: they start together.
+            complete = state.routes.services >= set(settings.services)
+            await asyncio.sleep(settings.route_refresh_seconds if complete else 0.5)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -196,11 +196,16 @@ def issue_token(args: argparse.Namespace) -> int:
 
 
 def _wait_healthy(service: Service, timeout: float = 60.0) -> None:
+    """Until the service answers /health; the gateway, until it routes to every service."""
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{service.port}/health"
+    others = {s.name for s in SERVICES if s.name != "gateway"}
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            health = httpx.get(url, timeout=1.0)
+            if health.status_code == 200 and (
+                service.name != "gateway" or others <= set(health.json().get("routes", []))
+            ):
                 return
         except httpx.TransportError:
             pass

@@ -15,14 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.record.questionnaires import shipped
+from services.triage.conditions import AnswerMeets, Combined, Condition, Includes
 from services.triage.facts import ReferralFacts
 from services.triage.rules import (
-    AnswerMeets,
-    Combined,
-    Condition,
     DecisionTable,
     DecisionTableError,
-    Includes,
     decide,
     load_table,
     parse_table,
