@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from services.triage import rules
+from services.triage.clock import breaches
 from services.triage.intake import process_message
 from services.triage.queue import waiting
 from services.triage.settings import TriageSettings
@@ -100,10 +101,12 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         subscribing = asyncio.create_task(_keep_subscribing(app, client, settings))
+        watching = asyncio.create_task(_watch_the_clock(client, clock))
         yield
-        subscribing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await subscribing
+        for task in (subscribing, watching):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await client.close()
         flush_telemetry()
 
@@ -171,6 +174,11 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         require(request.state.principal, "Task", "s")
         return JSONResponse(await waiting(client, now=clock()))
 
+    @app.get("/triage/breaches")
+    async def breached(request: Request) -> JSONResponse:
+        require(request.state.principal, "Task", "s")
+        return JSONResponse(await breaches(client, now=clock()))
+
     @app.put("/triage/clock")
     async def move_clock(request: Request) -> JSONResponse:
         if settings.environment != "test":
@@ -226,6 +234,16 @@ def _triage_parameters(body: Any) -> tuple[str | None, str | None]:
     if not isinstance(values.get("route"), str):
         raise bad_request("An override names the route (valueCode)", code="required")
     return values["route"], values.get("reason")
+
+
+async def _watch_the_clock(client: FhirClient, clock: Clock, every: float = 60.0) -> None:
+    """Escalate breached routings every minute, whether or not anyone looks."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await breaches(client, now=clock())
+        except Exception as error:  # the gateway may be restarting: try again next minute
+            log.warning("could not check the response clock: %s", type(error).__name__)
 
 
 async def _keep_subscribing(app: FastAPI, client: FhirClient, settings: TriageSettings) -> None:

@@ -349,3 +349,27 @@ def test_given_a_decision_table_that_does_not_parse_then_triage_refuses_to_start
 
     assert started.returncode != 0
     assert "triage will not start" in started.stderr and "table.yaml" in started.stderr
+
+
+async def test_given_two_hours_pass_then_the_routing_is_breached_and_escalated_once(
+    spa: Spa, spa_door: httpx.AsyncClient, system_token: str, directory: dict[str, str]
+) -> None:
+    (task,) = await routings(spa_door, await refer(spa_door, referral_bundle(problems=("fall",))))
+    triage = spa.triage.base.removesuffix("/fhir")
+    headers = {"Authorization": f"Bearer {system_token}"}
+
+    async with httpx.AsyncClient(headers=headers) as client:
+        before = (await client.get(f"{triage}/triage/breaches")).json()
+        await client.put(f"{triage}/triage/clock", json={"offset_seconds": 2 * 3600 + 60})
+        try:
+            after = (await client.get(f"{triage}/triage/breaches")).json()
+            again = (await client.get(f"{triage}/triage/breaches")).json()
+        finally:
+            await client.put(f"{triage}/triage/clock", json={"offset_seconds": 0})
+
+    assert f"Task/{task['id']}" not in {item["task"] for item in before["breached"]}
+    assert f"Task/{task['id']}" in {item["task"] for item in after["breached"]}
+    assert f"Task/{task['id']}" in {item["task"] for item in again["breached"]}
+    escalations = (await spa_door.get("Task", params={"part-of": f"Task/{task['id']}"})).json()
+    (escalation,) = [e["resource"] for e in escalations["entry"]]
+    assert escalation["priority"] == "stat" and escalation["owner"] == task["owner"]

@@ -1,0 +1,101 @@
+"""The response clock: routings near their deadline, and those past it.
+
+A routing past its deadline (``restriction.period.end``) and still open raises an escalation
+Task (once: its identifier names the routing), owned by the same team, which subscribers to
+Tasks see like any other, and counts in the metric ``onestory.triage.breaches``. The service
+looks every minute; ``GET /triage/breaches`` looks at once and lists them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from opentelemetry import metrics
+
+from services.triage.routing import OPEN_TASK
+from shared.fhir.terms import BASE, TASK_CODE, TRIAGE_TASK, coding
+from shared.fhirclient import FhirClient
+
+Resource = dict[str, Any]
+ESCALATION = "escalation"
+ESCALATION_ID = f"{BASE}/Id/triage-escalation"
+WARNING = timedelta(minutes=30)
+_breaches = metrics.get_meter("onestory.triage").create_counter(
+    "onestory.triage.breaches", description="Routings found past their response deadline"
+)
+
+
+async def breaches(client: FhirClient, *, now: datetime) -> dict[str, Any]:
+    """Open routings past their deadline (each escalated once) and within ``WARNING`` of it."""
+    tasks = await client.search(
+        "Task",
+        [("code", f"{TASK_CODE}|{TRIAGE_TASK}"), ("status", OPEN_TASK), ("_count", "1000")],
+    )
+    breached, near = [], []
+    for task in tasks:
+        deadline = _deadline(task)
+        if deadline is None:
+            continue
+        if deadline <= now:
+            breached.append(task)
+        elif deadline - now <= WARNING:
+            near.append(task)
+    for task in breached:
+        await _escalate(client, task, now)
+    return {
+        "now": _stamp(now),
+        "breached": [_item(t, now) for t in sorted(breached, key=_sort_key)],
+        "near": [_item(t, now) for t in sorted(near, key=_sort_key)],
+    }
+
+
+async def _escalate(client: FhirClient, task: Resource, now: datetime) -> None:
+    condition = f"identifier={ESCALATION_ID}|{task['id']}"
+    escalation = {
+        "resourceType": "Task",
+        "identifier": [{"system": ESCALATION_ID, "value": task["id"]}],
+        "status": "requested",
+        "intent": "order",
+        "priority": "stat",
+        "code": {"coding": [coding(TASK_CODE, ESCALATION, "Escalation: response deadline passed")]},
+        "partOf": [{"reference": f"Task/{task['id']}"}],
+        "focus": task.get("focus"),
+        "for": task.get("for"),
+        "authoredOn": _stamp(now),
+        "description": f"The response deadline ({task['restriction']['period']['end']}) passed",
+        **({"owner": task["owner"]} if task.get("owner") else {}),
+    }
+    answer = await client.request(
+        "POST", "Task", body=escalation, headers={"If-None-Exist": condition}
+    )
+    if answer.status_code == 201:
+        route = (task.get("reasonCode") or {}).get("coding", [{}])[0].get("code", "unknown")
+        _breaches.add(1, {"route": str(route)})
+
+
+def _item(task: Resource, now: datetime) -> dict[str, Any]:
+    deadline = _deadline(task)
+    assert deadline is not None
+    return {
+        "task": f"Task/{task['id']}",
+        "referral": (task.get("focus") or {}).get("reference"),
+        "routed_to": (task.get("owner") or {}).get("display"),
+        "deadline": _stamp(deadline),
+        "minutes_over": int((now - deadline).total_seconds() // 60),
+    }
+
+
+def _sort_key(task: Resource) -> datetime:
+    deadline = _deadline(task)
+    assert deadline is not None
+    return deadline
+
+
+def _deadline(task: Resource) -> datetime | None:
+    end = ((task.get("restriction") or {}).get("period") or {}).get("end")
+    return datetime.fromisoformat(str(end).replace("Z", "+00:00")) if end else None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
