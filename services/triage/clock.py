@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import metrics
 
-from services.triage.routing import OPEN_TASK
+from services.triage.routing import OPEN_TASK, deadline_of, stamp
 from shared.fhir.terms import BASE, TASK_CODE, TRIAGE_TASK, coding
 from shared.fhirclient import FhirClient
 
@@ -34,7 +34,7 @@ async def breaches(client: FhirClient, *, now: datetime) -> dict[str, Any]:
     )
     breached, near = [], []
     for task in tasks:
-        deadline = _deadline(task)
+        deadline = deadline_of(task)
         if deadline is None:
             continue
         if deadline <= now:
@@ -44,7 +44,7 @@ async def breaches(client: FhirClient, *, now: datetime) -> dict[str, Any]:
     for task in breached:
         await _escalate(client, task, now)
     return {
-        "now": _stamp(now),
+        "now": stamp(now),
         "breached": [_item(t, now) for t in sorted(breached, key=_sort_key)],
         "near": [_item(t, now) for t in sorted(near, key=_sort_key)],
     }
@@ -62,7 +62,7 @@ async def _escalate(client: FhirClient, task: Resource, now: datetime) -> None:
         "partOf": [{"reference": f"Task/{task['id']}"}],
         "focus": task.get("focus"),
         "for": task.get("for"),
-        "authoredOn": _stamp(now),
+        "authoredOn": stamp(now),
         "description": f"The response deadline ({task['restriction']['period']['end']}) passed",
         **({"owner": task["owner"]} if task.get("owner") else {}),
     }
@@ -75,27 +75,18 @@ async def _escalate(client: FhirClient, task: Resource, now: datetime) -> None:
 
 
 def _item(task: Resource, now: datetime) -> dict[str, Any]:
-    deadline = _deadline(task)
+    deadline = deadline_of(task)
     assert deadline is not None
     return {
         "task": f"Task/{task['id']}",
         "referral": (task.get("focus") or {}).get("reference"),
         "routed_to": (task.get("owner") or {}).get("display"),
-        "deadline": _stamp(deadline),
+        "deadline": stamp(deadline),
         "minutes_over": int((now - deadline).total_seconds() // 60),
     }
 
 
 def _sort_key(task: Resource) -> datetime:
-    deadline = _deadline(task)
+    deadline = deadline_of(task)
     assert deadline is not None
     return deadline
-
-
-def _deadline(task: Resource) -> datetime | None:
-    end = ((task.get("restriction") or {}).get("period") or {}).get("end")
-    return datetime.fromisoformat(str(end).replace("Z", "+00:00")) if end else None
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

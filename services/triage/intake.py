@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from services.triage.routing import RECEIVED_EXTENSION
+from services.triage.routing import RECEIVED_EXTENSION, stamp
 from shared.errors import FhirError, bad_request, unprocessable
 from shared.fhir.terms import BASE, REFERRAL_CHANNEL, REFERRAL_CHANNEL_EXTENSION, REFERRAL_CHANNELS
 from shared.fhirclient import FhirClient
@@ -90,7 +90,7 @@ def _stamped(request: Resource, header: Resource, received: datetime) -> Resourc
     identifiers = [i for i in stamped.get("identifier") or [] if i.get("system") != MESSAGE_ID]
     stamped["identifier"] = [*identifiers, {"system": MESSAGE_ID, "value": header["id"]}]
     extensions = [e for e in stamped.get("extension") or [] if e.get("url") != RECEIVED_EXTENSION]
-    extensions.append({"url": RECEIVED_EXTENSION, "valueDateTime": _stamp(received)})
+    extensions.append({"url": RECEIVED_EXTENSION, "valueDateTime": stamp(received)})
     if not any(e.get("url") == REFERRAL_CHANNEL_EXTENSION for e in extensions):
         channel = _channel_of(header)
         extensions.append(
@@ -140,7 +140,7 @@ def _response(header: Resource, focus: str, received: datetime) -> Resource:
     return {
         "resourceType": "Bundle",
         "type": "message",
-        "timestamp": _stamp(received),
+        "timestamp": stamp(received),
         "entry": [
             {
                 "fullUrl": "urn:uuid:response-header",
@@ -157,7 +157,3 @@ def _response(header: Resource, focus: str, received: datetime) -> Resource:
             }
         ],
     }
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

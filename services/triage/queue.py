@@ -3,10 +3,10 @@ first. The same Tasks are a FHIR search: ``Task?code=<task-code>|triage&status=r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from services.triage.routing import TRIAGE_STATUS
+from services.triage.routing import TRIAGE_STATUS, deadline_of, stamp
 from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
 from shared.fhirclient import FhirClient
 
@@ -24,16 +24,13 @@ async def waiting(client: FhirClient, *, now: datetime) -> dict[str, Any]:
         ],
     )
     queued = [t for t in tasks if _status(t) in AWAITING]
-    queued.sort(key=lambda t: (_deadline(t) or "9999", t.get("authoredOn", "")))
+    queued.sort(key=_soonest)
     return {"now": now.isoformat(timespec="seconds"), "waiting": [_item(t, now) for t in queued]}
 
 
 def _item(task: Resource, now: datetime) -> dict[str, Any]:
-    deadline = _deadline(task)
-    minutes_left = None
-    if deadline:
-        left = datetime.fromisoformat(deadline.replace("Z", "+00:00")) - now
-        minutes_left = int(left.total_seconds() // 60)
+    deadline = deadline_of(task)
+    minutes_left = int((deadline - now).total_seconds() // 60) if deadline else None
     return {
         "task": f"Task/{task['id']}",
         "referral": task.get("focus", {}).get("reference"),
@@ -42,7 +39,7 @@ def _item(task: Resource, now: datetime) -> dict[str, Any]:
         "routed_to": task.get("owner", {}).get("display"),
         "priority": task.get("priority"),
         "status": _status(task),
-        "deadline": deadline,
+        "deadline": stamp(deadline) if deadline else None,
         "minutes_left": minutes_left,
     }
 
@@ -54,6 +51,6 @@ def _status(task: Resource) -> str | None:
     return None
 
 
-def _deadline(task: Resource) -> str | None:
-    end = ((task.get("restriction") or {}).get("period") or {}).get("end")
-    return str(end) if end else None
+def _soonest(task: Resource) -> tuple[bool, datetime, str]:
+    deadline = deadline_of(task)
+    return (deadline is None, deadline or datetime.max.replace(tzinfo=UTC), task["id"])

@@ -82,7 +82,7 @@ def routed_task(
         "code": {"coding": [coding(TASK_CODE, TRIAGE_TASK, "Triage")]},
         "focus": {"reference": f"ServiceRequest/{request['id']}"},
         "for": request.get("subject"),
-        "authoredOn": _stamp(now),
+        "authoredOn": stamp(now),
         "reasonCode": {
             "coding": [coding(TRIAGE_ROUTE, decision.route, TRIAGE_ROUTES[decision.route])],
             "text": " ".join(decision.reasons) or TRIAGE_ROUTES[decision.route],
@@ -93,7 +93,7 @@ def routed_task(
         task["owner"] = {"reference": destination.owner, "display": destination.owner_name}
     if decision.respond_within_minutes is not None:
         deadline = received_at(request) + timedelta(minutes=decision.respond_within_minutes)
-        task["restriction"] = {"period": {"end": _stamp(deadline)}}
+        task["restriction"] = {"period": {"end": stamp(deadline)}}
     if decision.advice:
         task["note"] = [{"text": f"Advised: {decision.advice}"}]
     return task
@@ -150,5 +150,12 @@ def _instant(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
+    """An instant as FHIR writes it, to the second (UTC as Z)."""
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def deadline_of(task: Resource) -> datetime | None:
+    """When a routing must be responded to (``restriction.period.end``)."""
+    end = ((task.get("restriction") or {}).get("period") or {}).get("end")
+    return _instant(str(end)) if end else None

@@ -20,6 +20,7 @@ from services.triage.routing import (
     Destination,
     routed_task,
     routing_entries,
+    stamp,
     updated_referral,
 )
 from shared.errors import FhirError
@@ -187,7 +188,7 @@ class Triage:
             "coding": [coding(TRIAGE_STATUS, status, STATUSES[status])],
             "text": note,
         }
-        updated["note"] = [*(task.get("note") or []), {"text": note, "time": _stamp(self.clock())}]
+        updated["note"] = [*(task.get("note") or []), {"text": note, "time": stamp(self.clock())}]
         return await self.client.update(updated, if_match=f'W/"{task["meta"]["versionId"]}"')
 
     async def _close(self, task: Resource, status: str, reason: str) -> Resource:
@@ -213,7 +214,3 @@ def _postcode(patient: Resource) -> str | None:
         if address.get("postalCode"):
             return str(address["postalCode"])
     return None
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
