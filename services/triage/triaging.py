@@ -17,6 +17,8 @@ from services.triage.facts import Decision
 from services.triage.gathering import Referral, gather
 from services.triage.routing import (
     OPEN_TASK,
+    STATUSES,
+    TRIAGE_STATUS,
     Destination,
     routed_task,
     routing_entries,
@@ -30,6 +32,7 @@ from shared.fhir.terms import (
     TASK_CODE,
     TRIAGE_ROUTES,
     TRIAGE_TASK,
+    coding,
 )
 from shared.fhirclient import FhirClient
 
@@ -180,9 +183,6 @@ class Triage:
         )
 
     async def _mark(self, task: Resource, status: str, note: str) -> Resource:
-        from services.triage.routing import STATUSES, TRIAGE_STATUS
-        from shared.fhir.terms import coding
-
         updated = {k: v for k, v in task.items() if k != "meta"}
         updated["businessStatus"] = {
             "coding": [coding(TRIAGE_STATUS, status, STATUSES[status])],
