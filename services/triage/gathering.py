@@ -13,8 +13,12 @@ from typing import Any
 
 from services.triage.facts import ReferralFacts
 from shared.fhir.terms import (
+    CLINICAL_FRAILTY_SCALE,
     DYNAMIC_SUPPORT_REGISTER,
+    EFI_SCORE,
     EPISODE_TYPE,
+    FRAILTY_BAND,
+    FRAILTY_BANDS,
     PRESENTING_PROBLEM,
     PROACTIVE_CASE_MANAGEMENT,
     REFERRAL_CHANNEL_EXTENSION,
@@ -25,7 +29,6 @@ from shared.fhir.terms import (
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
-CLINICAL_FRAILTY_SCALE = "763264000"
 # Coded diagnoses that make a person eligible for the dynamic support register (SNOMED CT).
 LEARNING_DISABILITY_OR_AUTISM = frozenset(
     {
@@ -55,7 +58,7 @@ async def gather(client: FhirClient, request_id: str, *, today: date) -> Referra
     request = await client.read(f"ServiceRequest/{request_id}")
     patient_ref = str((request.get("subject") or {}).get("reference", ""))
     patient_id = patient_ref.removeprefix("Patient/")
-    answers, conditions, episodes, observations, stays = await _batch(
+    answers, conditions, episodes, observations, stays, frailty = await _batch(
         client, request_id, patient_id
     )
     patient = await client.read(patient_ref)
@@ -67,6 +70,7 @@ async def gather(client: FhirClient, request_id: str, *, today: date) -> Referra
         episodes=episodes,
         observations=observations,
         stays=stays,
+        frailty=frailty,
         today=today,
     )
     return Referral(request, patient, facts)
@@ -80,6 +84,8 @@ async def _batch(client: FhirClient, request_id: str, patient_id: str) -> list[l
         f"Observation?patient={patient_id}&code={SNOMED}|{CLINICAL_FRAILTY_SCALE}"
         "&_sort=-date&_count=1",
         f"Encounter?patient={patient_id}&class=IMP&status=finished&_sort=-date&_count=1",
+        f"RiskAssessment?patient={patient_id}&code={SNOMED}|{EFI_SCORE}&status=final"
+        "&_sort=-date&_count=1",
     ]
     entries = [{"request": {"method": "GET", "url": s}} for s in searches]
     bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
@@ -99,6 +105,7 @@ def facts_from(
     episodes: Iterable[Resource],
     observations: Iterable[Resource],
     stays: Iterable[Resource],
+    frailty: Iterable[Resource] = (),
     today: date,
 ) -> ReferralFacts:
     """The facts triage decides from (pure)."""
@@ -117,6 +124,7 @@ def facts_from(
         answers=answered,
         requested_service=_requested_service(request),
         age=_age(patient.get("birthDate"), today),
+        frailty=_frailty_band(frailty),
         clinical_frailty_scale=_latest_score(observations),
         on_caseload=any(_episode_is(e, PROACTIVE_CASE_MANAGEMENT) for e in episodes),
         on_register=any(_episode_is(e, DYNAMIC_SUPPORT_REGISTER) for e in episodes),
@@ -196,6 +204,16 @@ def _latest_score(observations: Iterable[Resource]) -> int | None:
             value = (observation.get("valueQuantity") or {}).get("value")
         if isinstance(value, int | float):
             return int(value)
+    return None
+
+
+def _frailty_band(assessments: Iterable[Resource]) -> str | None:
+    """The band of the latest electronic Frailty Index in the record."""
+    for assessment in assessments:
+        for prediction in assessment.get("prediction") or []:
+            for found in (prediction.get("qualitativeRisk") or {}).get("coding") or []:
+                if found.get("system") == FRAILTY_BAND and found.get("code") in FRAILTY_BANDS:
+                    return str(found["code"])
     return None
 
 

@@ -71,6 +71,19 @@ RAG_RATINGS = {
     "blue": "Blue: already an inpatient",
 }
 
+# Frailty: the electronic Frailty Index (a RiskAssessment whose code is the SNOMED CT "Frailty
+# index score", 713636003) with its band as prediction.qualitativeRisk; the Clinical Frailty
+# Scale (1-9) is a clinician's Observation.
+EFI_SCORE = "713636003"
+CLINICAL_FRAILTY_SCALE = "763264000"
+FRAILTY_BAND = code_system("efi-band")
+FRAILTY_BANDS = {
+    "fit": "Fit (eFI up to 0.12)",
+    "mild": "Mild frailty (eFI 0.13 to 0.24)",
+    "moderate": "Moderate frailty (eFI 0.25 to 0.36)",
+    "severe": "Severe frailty (eFI above 0.36)",
+}
+
 # Triage of a referral at the single point of access: the Task whose focus is the referral.
 TASK_CODE = code_system("task-code")
 TRIAGE_TASK = "triage"
