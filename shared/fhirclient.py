@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -77,6 +78,28 @@ class FhirClient:
             for e in bundle.get("entry", [])
             if e.get("search", {}).get("mode", "match") == "match"
         ]
+
+    async def search_all(self, resource_type: str, params: Any) -> list[dict[str, Any]]:
+        """Every resource of a search, following its next links: the matches and whatever
+        ``_include`` brought, in the order the pages gave them."""
+        found: list[dict[str, Any]] = []
+        bundle = _json(await self.request("GET", resource_type, params=params))
+        while True:
+            found += [e["resource"] for e in bundle.get("entry", [])]
+            following = next(
+                (link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"),
+                None,
+            )
+            if following is None:
+                return found
+            bundle = _json(await self.request("GET", self._relative(str(following))))
+
+    def _relative(self, url: str) -> str:
+        """A link the gateway gave, as a path under this client's base (its host may be the
+        gateway's public name rather than the one this service calls it by)."""
+        link, base = urlsplit(url), urlsplit(self.base_url)
+        path = link.path.removeprefix(base.path).lstrip("/")
+        return f"{path}?{link.query}" if link.query else path
 
     async def create(
         self, resource: dict[str, Any], *, if_none_exist: str | None = None

@@ -10,13 +10,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from services.triage import rules
+from services.triage import reporting, rules
 from services.triage.clock import breaches
 from services.triage.intake import process_message
 from services.triage.queue import waiting
@@ -26,6 +26,7 @@ from services.triage.triaging import Triage
 from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import OPEN_PATHS, RequireToken, require, verifier_from_settings
 from shared.errors import FhirError, bad_request
+from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
 from shared.http.errors import install_error_handlers
 from shared.http.fhirjson import negotiate, require_content_type
@@ -66,7 +67,20 @@ CAPABILITIES = {
                             "documentation": "A clinician confirms or overrides the routing",
                         }
                     ],
-                }
+                },
+                {
+                    "type": "Measure",
+                    "operation": [
+                        {
+                            "name": "evaluate-measure",
+                            "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+                            "documentation": (
+                                "Measure/single-point-of-access: the figures for a period "
+                                "(periodStart, periodEnd) as a summary MeasureReport"
+                            ),
+                        }
+                    ],
+                },
             ],
         }
     ],
@@ -162,7 +176,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         principal = request.state.principal
         require(principal, "Task", "u")
         require_content_type(request)
-        route, reason = _triage_parameters(await request.json())
+        route, reason = _triage_parameters(parse_json(await request.body()))
         clinician = principal.fhir_user or principal.subject
         task = await triage.clinician_decided(
             request_id, route=route, reason=reason, clinician=clinician
@@ -172,18 +186,37 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
     @app.get("/triage/queue")
     async def queue(request: Request) -> JSONResponse:
         require(request.state.principal, "Task", "s")
+        _only(request)
         return JSONResponse(await waiting(client, now=clock()))
 
     @app.get("/triage/breaches")
     async def breached(request: Request) -> JSONResponse:
         require(request.state.principal, "Task", "s")
+        _only(request)
         return JSONResponse(await breaches(client, now=clock()))
+
+    @app.get("/triage/figures")
+    async def figures(request: Request) -> JSONResponse:
+        require(request.state.principal, "Task", "s")
+        first, last = _period(request, "start", "end")
+        found = await reporting.figures_for(client, first_day=first, last_day=last, now=clock())
+        return JSONResponse(reporting.as_json(found, first_day=first, last_day=last))
+
+    @app.get(f"/fhir/Measure/{reporting.MEASURE_ID}/$evaluate-measure")
+    async def evaluate_measure(request: Request) -> Response:
+        require(request.state.principal, "MeasureReport", "r")
+        first, last = _period(request, "periodStart", "periodEnd", "reportType")
+        if request.query_params.get("reportType", "population") != "population":
+            raise bad_request("This Measure reports on the population only (reportType=population)")
+        found = await reporting.figures_for(client, first_day=first, last_day=last, now=clock())
+        report = reporting.measure_report(found, first_day=first, last_day=last, now=clock())
+        return negotiate(request).response(report)
 
     @app.put("/triage/clock")
     async def move_clock(request: Request) -> JSONResponse:
         if settings.environment != "test":
             raise FhirError(404, "Not found", code="not-found")
-        clock.offset = timedelta(seconds=float((await request.json())["offset_seconds"]))
+        clock.offset = timedelta(seconds=float(parse_json(await request.body())["offset_seconds"]))
         return JSONResponse({"now": clock().isoformat()})
 
     declare_routes(
@@ -192,6 +225,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         [
             RouteDeclaration("/fhir/$process-message", ("POST",)),
             RouteDeclaration("/fhir/ServiceRequest/{id}/$triage", ("POST",)),
+            RouteDeclaration(f"/fhir/Measure/{reporting.MEASURE_ID}/$evaluate-measure", ("GET",)),
         ],
     )
     app.add_middleware(
@@ -215,6 +249,23 @@ async def _notified_focus(request: Request, settings: TriageSettings) -> str | N
     if notification.kind != "event-notification" or not notification.focus:
         return None
     return notification.focus.split("/_history")[0]
+
+
+def _only(request: Request, *names: str) -> None:
+    """400 for a query parameter the endpoint does not take (never silently ignored)."""
+    allowed = {*names, "_format", "_pretty"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise bad_request(
+            f"Unknown parameter {unknown[0]!r}: {request.url.path} takes "
+            + (", ".join(sorted(allowed)))
+        )
+
+
+def _period(request: Request, start: str, end: str, *optional: str) -> tuple[date, date]:
+    """The period a report is asked for."""
+    _only(request, start, end, *optional)
+    return reporting.period_of(dict(request.query_params), start_name=start, end_name=end)
 
 
 def _triage_parameters(body: Any) -> tuple[str | None, str | None]:
@@ -252,6 +303,7 @@ async def _keep_subscribing(app: FastAPI, client: FhirClient, settings: TriageSe
     while True:
         try:
             await subscribe(client, settings.triage_public_url, settings.triage_notification_secret)
+            await reporting.ensure_measure(client)
             app.state.subscribed = True
             log.info("subscribed to new referrals and returned tasks")
             return

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import metrics
 
-from services.triage.routing import OPEN_TASK, deadline_of, stamp
+from services.triage.routing import OPEN_TASK, deadline_of, route_of, stamp
 from shared.fhir.terms import BASE, TASK_CODE, TRIAGE_TASK, coding
 from shared.fhirclient import FhirClient
 
@@ -70,8 +70,7 @@ async def _escalate(client: FhirClient, task: Resource, now: datetime) -> None:
         "POST", "Task", body=escalation, headers={"If-None-Exist": condition}
     )
     if answer.status_code == 201:
-        route = (task.get("reasonCode") or {}).get("coding", [{}])[0].get("code", "unknown")
-        _breaches.add(1, {"route": str(route)})
+        _breaches.add(1, {"route": route_of(task) or "unknown"})
 
 
 def _item(task: Resource, now: datetime) -> dict[str, Any]:

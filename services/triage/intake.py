@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from services.triage.routing import RECEIVED_EXTENSION, stamp
 from shared.errors import FhirError, bad_request, unprocessable
 from shared.fhir.terms import BASE, REFERRAL_CHANNEL, REFERRAL_CHANNEL_EXTENSION, REFERRAL_CHANNELS
+from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
@@ -38,10 +37,7 @@ async def process_message(client: FhirClient, body: bytes, *, received: datetime
 
 
 def _parse(body: bytes) -> Resource:
-    try:
-        message = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise bad_request(f"The body is not valid JSON: {error}") from error
+    message = parse_json(body)
     if not isinstance(message, dict) or message.get("resourceType") != "Bundle":
         raise bad_request("$process-message takes a Bundle of type message")
     if message.get("type") != "message":

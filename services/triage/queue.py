@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.triage.routing import TRIAGE_STATUS, deadline_of, stamp
+from services.triage.routing import business_status, deadline_of, route_of, stamp
 from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
 from shared.fhirclient import FhirClient
 
@@ -23,7 +23,7 @@ async def waiting(client: FhirClient, *, now: datetime) -> dict[str, Any]:
             ("_count", "1000"),
         ],
     )
-    queued = [t for t in tasks if _status(t) in AWAITING]
+    queued = [t for t in tasks if business_status(t) in AWAITING]
     queued.sort(key=_soonest)
     return {"now": now.isoformat(timespec="seconds"), "waiting": [_item(t, now) for t in queued]}
 
@@ -35,20 +35,13 @@ def _item(task: Resource, now: datetime) -> dict[str, Any]:
         "task": f"Task/{task['id']}",
         "referral": task.get("focus", {}).get("reference"),
         "patient": task.get("for", {}).get("reference"),
-        "route": (task.get("reasonCode") or {}).get("coding", [{}])[0].get("code"),
+        "route": route_of(task),
         "routed_to": task.get("owner", {}).get("display"),
         "priority": task.get("priority"),
-        "status": _status(task),
+        "status": business_status(task),
         "deadline": stamp(deadline) if deadline else None,
         "minutes_left": minutes_left,
     }
-
-
-def _status(task: Resource) -> str | None:
-    for coding in (task.get("businessStatus") or {}).get("coding") or []:
-        if coding.get("system") == TRIAGE_STATUS:
-            return str(coding.get("code"))
-    return None
 
 
 def _soonest(task: Resource) -> tuple[bool, datetime, str]:

@@ -37,6 +37,7 @@ STATUSES = {
     "overridden": "Routed by a clinician",
     "returned": "Returned by the receiving team: awaiting re-routing",
     "advised-emergency": "Advised to call 999 or go to the emergency department",
+    "linked": "Linked to an open referral for the same need",
 }
 OPEN_TASK = "requested,received,accepted,ready,in-progress,on-hold"
 
@@ -50,13 +51,15 @@ class Destination:
 
 
 def received_at(request: Resource) -> datetime:
-    """When the referral reached the single point of access: the intake's stamp, else when it
-    was authored, else when it was stored."""
+    """When the referral reached the single point of access: its stamp (set by the intake, or
+    by the first routing), else when the record first stored it, else when it was authored."""
     for extension in request.get("extension") or []:
         if extension.get("url") == RECEIVED_EXTENSION and extension.get("valueDateTime"):
-            return _instant(extension["valueDateTime"])
-    stamp = request.get("authoredOn") or (request.get("meta") or {}).get("lastUpdated")
-    return _instant(str(stamp))
+            return instant(extension["valueDateTime"])
+    meta = request.get("meta") or {}
+    if meta.get("versionId") == "1" and meta.get("lastUpdated"):
+        return instant(str(meta["lastUpdated"]))
+    return instant(str(request.get("authoredOn") or meta.get("lastUpdated")))
 
 
 def routed_task(
@@ -100,8 +103,14 @@ def routed_task(
 
 
 def updated_referral(request: Resource, decision: Decision, destination: Destination) -> Resource:
-    updated = {k: v for k, v in request.items() if k != "meta"}
+    """The referral as routed: active, its priority and performer, and its received time kept
+    (the deadline is counted from it)."""
+    updated = unversioned(request)
+    updated["status"] = "active"
     updated["priority"] = decision.priority
+    if not any(e.get("url") == RECEIVED_EXTENSION for e in updated.get("extension") or []):
+        received = {"url": RECEIVED_EXTENSION, "valueDateTime": stamp(received_at(request))}
+        updated["extension"] = [*(updated.get("extension") or []), received]
     if destination.owner is not None:
         updated["performer"] = [{"reference": destination.owner, "display": destination.owner_name}]
     return updated
@@ -110,27 +119,40 @@ def updated_referral(request: Resource, decision: Decision, destination: Destina
 def routing_entries(request: Resource, task: Resource, referral: Resource) -> list[Resource]:
     """The transaction's entries: the Task (once: by its identifier), the referral (only if
     nobody changed it meanwhile)."""
-    identifier = task["identifier"][0]
-    version = (request.get("meta") or {}).get("versionId")
-    return [
-        {
-            "fullUrl": "urn:uuid:triage-task",
-            "resource": task,
-            "request": {
-                "method": "POST",
-                "url": "Task",
-                "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
-            },
+    return [created_once(task, "urn:uuid:triage-task"), guarded_put(referral, request)]
+
+
+def created_once(resource: Resource, full_url: str) -> Resource:
+    """A transaction entry that creates ``resource`` unless its first identifier exists."""
+    identifier = resource["identifier"][0]
+    return {
+        "fullUrl": full_url,
+        "resource": resource,
+        "request": {
+            "method": "POST",
+            "url": resource["resourceType"],
+            "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
         },
-        {
-            "resource": referral,
-            "request": {
-                "method": "PUT",
-                "url": f"ServiceRequest/{request['id']}",
-                **({"ifMatch": f'W/"{version}"'} if version else {}),
-            },
+    }
+
+
+def guarded_put(updated: Resource, current: Resource) -> Resource:
+    """A transaction entry that updates ``current`` to ``updated`` only if nobody changed it
+    meanwhile (If-Match on the version read)."""
+    version = (current.get("meta") or {}).get("versionId")
+    return {
+        "resource": updated,
+        "request": {
+            "method": "PUT",
+            "url": f"{updated['resourceType']}/{updated['id']}",
+            **({"ifMatch": f'W/"{version}"'} if version else {}),
         },
-    ]
+    }
+
+
+def unversioned(resource: Resource) -> Resource:
+    """A resource without its meta, ready to be written again."""
+    return {k: v for k, v in resource.items() if k != "meta"}
 
 
 def _decision_inputs(decision: Decision, destination: Destination) -> list[Resource]:
@@ -145,7 +167,8 @@ def _decision_inputs(decision: Decision, destination: Destination) -> list[Resou
     return inputs
 
 
-def _instant(text: str) -> datetime:
+def instant(text: str) -> datetime:
+    """A FHIR dateTime or instant as an aware datetime (UTC when it names no zone)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -158,4 +181,21 @@ def stamp(moment: datetime) -> str:
 def deadline_of(task: Resource) -> datetime | None:
     """When a routing must be responded to (``restriction.period.end``)."""
     end = ((task.get("restriction") or {}).get("period") or {}).get("end")
-    return _instant(str(end)) if end else None
+    return instant(str(end)) if end else None
+
+
+def business_status(task: Resource) -> str | None:
+    """Where a routing stands for the single point of access (a STATUSES code)."""
+    return _code(task.get("businessStatus") or {}, TRIAGE_STATUS)
+
+
+def route_of(task: Resource) -> str | None:
+    """The route a routing Task sends its referral on (a TRIAGE_ROUTES code)."""
+    return _code(task.get("reasonCode") or {}, TRIAGE_ROUTE)
+
+
+def _code(concept: Resource, system: str) -> str | None:
+    for found in concept.get("coding") or []:
+        if found.get("system") == system and found.get("code"):
+            return str(found["code"])
+    return None

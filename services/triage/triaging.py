@@ -7,12 +7,12 @@ already has its triage Task is left alone, so a repeat changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from services.triage import directory, rules
+from services.triage import directory, linking, rules
 from services.triage.facts import Decision
 from services.triage.gathering import Referral, gather
 from services.triage.routing import (
@@ -20,9 +20,11 @@ from services.triage.routing import (
     STATUSES,
     TRIAGE_STATUS,
     Destination,
+    guarded_put,
     routed_task,
     routing_entries,
     stamp,
+    unversioned,
     updated_referral,
 )
 from shared.errors import FhirError
@@ -54,6 +56,10 @@ class Triage:
             return None
         referral = await gather(self.client, request_id, today=self.clock().date())
         decision = rules.decide(self.table, referral.facts, deadline_overrides=self.deadlines)
+        if decision.route not in NO_SERVICE_ROUTES:
+            open_routing = await self._open_routing_for_same_need(referral, decision.route)
+            if open_routing is not None:
+                return await self._link(referral.request, decision, open_routing)
         destination = await self._destination(referral, decision)
         return await self._route(referral.request, decision, destination, "auto-routed", 1)
 
@@ -69,13 +75,17 @@ class Triage:
             return await self._mark(open_tasks[0], "confirmed", f"Confirmed by {clinician}")
         if not reason:
             raise FhirError(422, "Overriding the triage decision needs a reason", code="required")
-        for task in open_tasks:
-            await self._close(task, "cancelled", f"Overridden by {clinician}: {reason}")
         referral = await gather(self.client, request_id, today=self.clock().date())
         decision = self._overridden(referral, route, reason)
         destination = await self._destination(referral, decision)
+        why = f"Overridden by {clinician}: {reason}"
         return await self._route(
-            referral.request, decision, destination, "overridden", len(tasks) + 1
+            referral.request,
+            decision,
+            destination,
+            "overridden",
+            len(tasks) + 1,
+            closing=[(task, _cancelled(task, why)) for task in open_tasks],
         )
 
     async def task_rejected(self, task_id: str) -> Resource | None:
@@ -134,6 +144,30 @@ class Triage:
             reasons=tuple(chosen.reasons),
         )
 
+    async def _open_routing_for_same_need(self, referral: Referral, route: str) -> Resource | None:
+        tasks = await self.client.search(
+            "Task",
+            [
+                ("patient", referral.request["subject"]["reference"]),
+                ("code", f"{TASK_CODE}|{TRIAGE_TASK}"),
+                ("status", OPEN_TASK),
+                ("_count", "100"),
+            ],
+        )
+        return linking.open_routing_for_same_need(
+            tasks, request_id=referral.request["id"], route=route
+        )
+
+    async def _link(
+        self, request: Resource, decision: Decision, open_routing: Resource
+    ) -> Resource:
+        """No wrong door: the need already has an open referral; link this one to it."""
+        open_referral = await self.client.read(open_routing["focus"]["reference"])
+        entries = linking.linking_entries(
+            request, decision, open_routing, open_referral, now=self.clock()
+        )
+        return await self._written_task(entries)
+
     async def _own_team(self, referral: Referral) -> Destination | None:
         """A person on a caseload goes to their own case manager's team first."""
         patient = referral.request["subject"]["reference"]
@@ -161,13 +195,23 @@ class Triage:
         destination: Destination,
         status: str,
         sequence: int,
+        *,
+        closing: Sequence[tuple[Resource, Resource]] = (),
     ) -> Resource:
+        """Write the routing; ``closing`` (each open routing and its closed form) goes in the
+        same transaction, so a routing is never closed without its successor."""
         now = self.clock()
         task = routed_task(
             request, decision, destination, status=status, sequence=sequence, now=now
         )
         referral = updated_referral(request, decision, destination)
-        answer = await self.client.transaction(routing_entries(request, task, referral))
+        entries = routing_entries(request, task, referral)
+        entries += [guarded_put(closed, current) for current, closed in closing]
+        return await self._written_task(entries)
+
+    async def _written_task(self, entries: list[Resource]) -> Resource:
+        """Write one transaction whose first entry is a Task; that Task as stored."""
+        answer = await self.client.transaction(entries)
         location = answer["entry"][0]["response"]["location"]
         return await self.client.read(location.split("/_history")[0])
 
@@ -183,18 +227,13 @@ class Triage:
         )
 
     async def _mark(self, task: Resource, status: str, note: str) -> Resource:
-        updated = {k: v for k, v in task.items() if k != "meta"}
+        updated = unversioned(task)
         updated["businessStatus"] = {
             "coding": [coding(TRIAGE_STATUS, status, STATUSES[status])],
             "text": note,
         }
         updated["note"] = [*(task.get("note") or []), {"text": note, "time": stamp(self.clock())}]
-        return await self.client.update(updated, if_match=f'W/"{task["meta"]["versionId"]}"')
-
-    async def _close(self, task: Resource, status: str, reason: str) -> Resource:
-        updated = {k: v for k, v in task.items() if k != "meta"}
-        updated["status"] = status
-        updated["statusReason"] = {"text": reason}
+        updated["lastModified"] = stamp(self.clock())  # when the clinician decided
         return await self.client.update(updated, if_match=f'W/"{task["meta"]["versionId"]}"')
 
     def _overridden(self, referral: Referral, route: str, reason: str) -> Decision:
@@ -207,6 +246,13 @@ class Triage:
             respond_within_minutes=self.table.deadline(route, self.deadlines),
             reasons=(f"Clinician's decision: {reason}",),
         )
+
+
+def _cancelled(task: Resource, reason: str) -> Resource:
+    cancelled = unversioned(task)
+    cancelled["status"] = "cancelled"
+    cancelled["statusReason"] = {"text": reason}
+    return cancelled
 
 
 def _postcode(patient: Resource) -> str | None:
