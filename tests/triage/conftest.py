@@ -68,7 +68,9 @@ ALWAYS_OPEN = [
 ]
 
 
-def always_open_service(route: str, name: str, *, fallback: bool = False) -> dict[str, object]:
+def always_open_service(
+    route: str, name: str, *, fallback_for: tuple[str, ...] = ()
+) -> dict[str, object]:
     service: dict[str, object] = {
         "resourceType": "HealthcareService",
         "identifier": [{"system": f"{terms.BASE}/Id/test-service", "value": route}],
@@ -77,14 +79,17 @@ def always_open_service(route: str, name: str, *, fallback: bool = False) -> dic
         "type": [{"coding": [terms.coding(terms.TRIAGE_ROUTE, route)]}],
         "availableTime": ALWAYS_OPEN,
     }
-    if fallback:
+    if fallback_for:
         service["extension"] = [
-            {
-                "url": terms.FALLBACK_EXTENSION,
-                "valueCoding": terms.coding(terms.TRIAGE_ROUTE, route),
-            }
+            {"url": terms.FALLBACK_EXTENSION, "valueCoding": terms.coding(terms.TRIAGE_ROUTE, r)}
+            for r in fallback_for
         ]
     return service
+
+
+def fallbacks(route: str) -> tuple[str, ...]:
+    """The single point of access's clinical triage is every route's fallback, as in the demo."""
+    return tuple(terms.TRIAGE_ROUTES) if route == "clinical-review" else ()
 
 
 @pytest.fixture
@@ -94,7 +99,7 @@ async def directory(spa_door: httpx.AsyncClient) -> dict[str, str]:
     for route, name in terms.TRIAGE_ROUTES.items():
         if route == "emergency":
             continue
-        service = always_open_service(route, f"Test {name}", fallback=route == "clinical-review")
+        service = always_open_service(route, f"Test {name}", fallback_for=fallbacks(route))
         condition = f"identifier={terms.BASE}/Id/test-service|{route}"
         answer = await spa_door.post(
             "HealthcareService", json=service, headers={"If-None-Exist": condition}

@@ -24,9 +24,11 @@ def referral_bundle(
     red_flags: tuple[str, ...] = (),
     who: Resource | None = None,
     requester: Resource | None = None,
+    records: tuple[Resource, ...] = (),
 ) -> Resource:
     """A referral as a partner's system sends it: the person (registered, so the same person
-    sent twice is found again), the ServiceRequest and the intake answers."""
+    sent twice is found again), the ServiceRequest, the intake answers, and ``records`` of the
+    person sent with it (made theirs: subject or patient is set)."""
     person, request, answers = (f"urn:uuid:{uuid.uuid4()}" for _ in range(3))
     items: list[Resource] = [
         {
@@ -37,6 +39,19 @@ def referral_bundle(
         }
     ]
     items += [{"linkId": flag, "answer": [{"valueBoolean": True}]} for flag in red_flags]
+    supporting = [
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "resource": {
+                **record,
+                ("patient" if record["resourceType"] == "EpisodeOfCare" else "subject"): {
+                    "reference": person
+                },
+            },
+            "request": {"method": "POST", "url": record["resourceType"]},
+        }
+        for record in records
+    ]
     return {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -76,6 +91,7 @@ def referral_bundle(
                 },
                 "request": {"method": "POST", "url": "QuestionnaireResponse"},
             },
+            *supporting,
         ],
     }
 
