@@ -15,7 +15,7 @@ import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from gateway import capability, devauth, forwarding, pipeline
+from gateway import capability, devauth, forwarding, pipeline, views
 from gateway.audit import AuditQueue
 from gateway.call import GatewayState
 from gateway.guards import ConsentCache
@@ -126,6 +126,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 negotiate(request)
             response = await pipeline.handle(state, request)
         except FhirError as error:  # refusals carry the caller's ids too
+            response = error_response(error)
+        return _echo_ids(request, response)
+
+    @app.api_route("/{path:path}", methods=_METHODS)
+    async def view(request: Request) -> Response:
+        """A service's own view (declared outside /fhir), or 404."""
+        try:
+            response = await views.handle(state, request)
+        except FhirError as error:
             response = error_response(error)
         return _echo_ids(request, response)
 

@@ -36,6 +36,7 @@ from shared.notifications import read_notification
 from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
 
 log = logging.getLogger("onestory.triage")
+VIEWS = ("queue", "breaches", "figures")  # reachable through the gateway too
 NOTIFICATIONS = ("/triage/notifications/referrals", "/triage/notifications/rejections")
 
 
@@ -226,6 +227,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
             RouteDeclaration("/fhir/$process-message", ("POST",)),
             RouteDeclaration("/fhir/ServiceRequest/{id}/$triage", ("POST",)),
             RouteDeclaration(f"/fhir/Measure/{reporting.MEASURE_ID}/$evaluate-measure", ("GET",)),
+            *(RouteDeclaration(f"/triage/{view}", ("GET",)) for view in VIEWS),
         ],
     )
     app.add_middleware(

@@ -21,6 +21,10 @@ class Spa:
     triage: RunningService
     gateway: RunningService
 
+    def view(self, name: str) -> str:
+        """The URL of one of triage's views (queue, breaches, figures) at the gateway."""
+        return f"{self.gateway.base.removesuffix('/fhir')}/triage/{name}"
+
 
 @pytest.fixture(scope="session")
 def spa(

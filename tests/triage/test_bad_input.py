@@ -215,14 +215,11 @@ async def test_given_a_bad_evaluate_measure_request_then_400(
 
 @pytest.mark.parametrize("view", ["queue", "breaches", "figures"])
 async def test_given_an_unknown_parameter_on_a_view_then_400(
-    spa: Spa, system_token: str, view: str
+    spa: Spa, spa_door: httpx.AsyncClient, view: str
 ) -> None:
     params = {"start": "2026-11-01", "end": "2026-11-30"} if view == "figures" else {}
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {system_token}"}) as client:
-        answer = await client.get(
-            f"{spa.triage.base.removesuffix('/fhir')}/triage/{view}",
-            params={**params, "ward": "7"},
-        )
+
+    answer = await spa_door.get(spa.view(view), params={**params, "ward": "7"})
 
     refused(answer, 400, "ward")
 
@@ -252,8 +249,24 @@ async def test_given_no_token_then_401_and_a_token_without_the_scope_then_403(
 
 
 @pytest.mark.parametrize("view", ["queue", "breaches", "figures?start=2026-11-01&end=2026-11-02"])
-async def test_given_no_token_then_the_views_are_401(spa: Spa, view: str) -> None:
+async def test_given_no_token_then_the_views_are_401_at_the_gateway_and_the_service(
+    spa: Spa, view: str
+) -> None:
     async with httpx.AsyncClient() as client:
-        answer = await client.get(f"{spa.triage.base.removesuffix('/fhir')}/triage/{view}")
+        at_the_gateway = await client.get(spa.view(view))
+        at_the_service = await client.get(f"{spa.triage.base.removesuffix('/fhir')}/triage/{view}")
 
-    assert answer.status_code == 401, answer.text
+    assert at_the_gateway.status_code == 401, at_the_gateway.text
+    assert at_the_service.status_code == 401, at_the_service.text
+
+
+async def test_given_a_residents_token_then_the_views_are_403(spa: Spa, issuer: DevIssuer) -> None:
+    token = issuer.issue(scope="patient/*.rs", patient="someone", client_id="resident-app")
+    async with gateway_client(spa.gateway, token) as client:
+        answer = await client.get(spa.view("queue"))
+
+    refused(answer, 403, "staff and services")
+
+
+async def test_given_a_view_nobody_serves_then_404(spa_door: httpx.AsyncClient, spa: Spa) -> None:
+    refused(await spa_door.get(spa.view("crystal-ball")), 404, "No service answers")

@@ -5,6 +5,7 @@ overridden, sent back and re-routed. Real processes: the record, triage and the 
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ import pytest
 
 from services.triage.routing import RECEIVED_EXTENSION
 from shared.fhir import terms
+from tests.support.gateway import wait_for_audit
 from tests.support.services import REPO
 from tests.triage.conftest import Spa
 from tests.triage.referrals import (
@@ -193,8 +195,7 @@ async def test_given_a_queue_then_soonest_deadline_first(
     for problems in (("other",), ("fall",)):
         await routings(spa_door, await refer(spa_door, referral_bundle(problems=problems)))
 
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {system_token}"}) as client:
-        queue = (await client.get(spa.triage.base.removesuffix("/fhir") + "/triage/queue")).json()
+    queue = (await spa_door.get(spa.view("queue"))).json()
 
     deadlines = [item["deadline"] for item in queue["waiting"] if item["deadline"]]
     assert deadlines == sorted(deadlines) and len(deadlines) >= 2
@@ -241,3 +242,17 @@ async def test_given_two_hours_pass_then_the_routing_is_breached_and_escalated_o
     escalations = (await spa_door.get("Task", params={"part-of": f"Task/{task['id']}"})).json()
     (escalation,) = [e["resource"] for e in escalations["entry"]]
     assert escalation["priority"] == "stat" and escalation["owner"] == task["owner"]
+
+
+async def test_given_the_queue_is_read_through_the_gateway_then_each_person_listed_is_audited(
+    spa: Spa, spa_door: httpx.AsyncClient, directory: dict[str, str]
+) -> None:
+    (task,) = await routings(spa_door, await refer(spa_door, referral_bundle(problems=("other",))))
+    person = task["for"]["reference"].removeprefix("Patient/")
+
+    queue = (await spa_door.get(spa.view("queue"))).json()
+
+    assert f"Patient/{person}" in {item["patient"] for item in queue["waiting"]}
+    event = await wait_for_audit(spa_door, person, lambda e: e["subtype"][0]["code"] == "operation")
+    asked = base64.b64decode(next(e["query"] for e in event["entity"] if "query" in e))
+    assert asked.decode() == "/triage/queue" and event["agent"][1]["who"]["display"] == "test-suite"
