@@ -26,6 +26,7 @@ from shared.storage.database import Database
 
 log = logging.getLogger("onestory.gateway.audit")
 
+CORRELATION_ID = "https://onestory.example.nhs.uk/Id/correlation-id"
 AUDIT_FLAG_SYSTEM = "https://onestory.example.nhs.uk/CodeSystem/audit-flag"
 _ACTIONS = {"c": "C", "r": "R", "s": "E", "u": "U", "d": "D"}
 _MAX_BACKOFF_US = 60_000_000
@@ -48,6 +49,7 @@ class AuditRecord:
     status: int = 200
     outcome_text: str = ""
     break_glass_reason: str | None = None
+    correlation: str | None = None  # X-Correlation-Id: the piece of work this request is part of
 
     def event(self) -> dict[str, Any]:
         event: dict[str, Any] = {
@@ -135,6 +137,10 @@ class AuditRecord:
             for p in sorted(self.patients)
         ]
         entities += [{"what": {"reference": r}} for r in self.resources[:50]]
+        if self.correlation:
+            entities.append(
+                {"what": {"identifier": {"system": CORRELATION_ID, "value": self.correlation}}}
+            )
         if self.query:
             entities.append(
                 {

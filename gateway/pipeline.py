@@ -74,6 +74,7 @@ def _audit_record(request: Request, principal: Principal, interaction: Interacti
         organization=principal.organization,
         address=request.client.host if request.client else "",
         query=request.url.query,
+        correlation=forwarding.correlation_id(request),
     )
     if interaction.resource_type == "Patient" and interaction.resource_id:
         audit.patients.add(interaction.resource_id)

@@ -40,10 +40,25 @@ async def transaction(
         state.upstream, route, call.request, headers, orjson.dumps(sent)
     )
     result = forwarding.json_body(answer)
+    if _is_bundle(result):
+        call.audit.patients |= _patients_written(bundle, result)
     if _entries(sent) > _entries(bundle) and _is_bundle(result) and answer.status_code < 400:
         result["entry"] = result.get("entry", [])[:-1]  # the Provenance the gateway added
         return forwarding.replace_body(answer, result)
     return forwarding.as_response(answer)
+
+
+def _patients_written(sent: dict[str, Any], result: dict[str, Any]) -> set[str]:
+    """The people whose Patient resources an answer names (a Patient posted with a
+    temporary id only gets its own when the record stores it)."""
+    written = set()
+    for entry, outcome in zip(sent.get("entry") or [], result.get("entry") or [], strict=False):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        location = str(((outcome or {}).get("response") or {}).get("location") or "")
+        is_patient = isinstance(resource, dict) and resource.get("resourceType") == "Patient"
+        if is_patient and location.startswith("Patient/"):
+            written.add(location.split("/")[1])
+    return written
 
 
 def _entries(bundle: dict[str, Any]) -> int:

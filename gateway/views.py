@@ -59,6 +59,7 @@ def _audit_record(request: Request, principal: Principal) -> AuditRecord:
         organization=principal.organization,
         address=request.client.host if request.client else "",
         query=query,
+        correlation=forwarding.correlation_id(request),
     )
 
 

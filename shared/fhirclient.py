@@ -16,6 +16,7 @@ import orjson
 
 from shared.auth.credentials import ServiceCredentials
 from shared.errors import FhirError
+from shared.http import correlation as correlation_id
 
 FHIR_JSON = "application/fhir+json"
 
@@ -52,6 +53,9 @@ class FhirClient:
             "Accept": FHIR_JSON,
             **(headers or {}),
         }
+        correlation = correlation_id.current.get() or self.correlation_id
+        if correlation:
+            sent.setdefault(correlation_id.HEADER, correlation)
         content = None
         if body is not None:
             sent["Content-Type"] = FHIR_JSON

@@ -28,6 +28,7 @@ from shared.auth.dependency import OPEN_PATHS, RequireToken, require, verifier_f
 from shared.errors import FhirError, bad_request
 from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
+from shared.http.correlation import CorrelationId
 from shared.http.errors import install_error_handlers
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.limits import BodySizeLimit
@@ -236,6 +237,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         open_paths=(*OPEN_PATHS, ROUTES_PATH, "/fhir/metadata", *NOTIFICATIONS),
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CorrelationId)
     app.add_middleware(TelemetryMiddleware, service_name="triage")
     return app
 

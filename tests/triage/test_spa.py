@@ -66,6 +66,21 @@ async def test_given_a_red_flag_then_advice_to_call_999_is_recorded_and_nobody_i
     assert "999" in task["note"][0]["text"]
 
 
+async def test_given_an_order_that_is_not_a_referral_then_triage_leaves_it_alone(
+    spa_door: httpx.AsyncClient, directory: dict[str, str]
+) -> None:
+    bundle = referral_bundle(problems=("fall",))
+    order = bundle["entry"][1]["resource"]
+    order.pop("category")  # say, a GP asking the hospital for a blood test
+    request_id = await refer(spa_door, bundle)
+    await asyncio.sleep(1.5)
+
+    tasks = (await spa_door.get("Task", params={"focus": f"ServiceRequest/{request_id}"})).json()
+    untouched = (await spa_door.get(f"ServiceRequest/{request_id}")).json()
+
+    assert not tasks.get("entry") and "performer" not in untouched
+
+
 async def test_given_a_repeated_notification_then_one_routing(
     spa_door: httpx.AsyncClient, directory: dict[str, str]
 ) -> None:
@@ -256,3 +271,27 @@ async def test_given_the_queue_is_read_through_the_gateway_then_each_person_list
     event = await wait_for_audit(spa_door, person, lambda e: e["subtype"][0]["code"] == "operation")
     asked = base64.b64decode(next(e["query"] for e in event["entity"] if "query" in e))
     assert asked.decode() == "/triage/queue" and event["agent"][1]["who"]["display"] == "test-suite"
+
+
+async def test_given_a_message_with_a_correlation_id_then_the_whole_conversation_carries_it(
+    spa_door: httpx.AsyncClient, directory: dict[str, str]
+) -> None:
+    conversation = f"bars-{uuid.uuid4()}"
+
+    answer = await spa_door.post(
+        "$process-message", json=message(), headers={"X-Correlation-Id": conversation}
+    )
+
+    assert answer.status_code == 200 and answer.headers["x-correlation-id"] == conversation
+    referral = await spa_door.get(answer.json()["entry"][0]["resource"]["focus"][0]["reference"])
+    person = referral.json()["subject"]["reference"].removeprefix("Patient/")
+
+    def written_by_triage_in_this_conversation(event: Resource) -> bool:
+        ids = [
+            e["what"]["identifier"]["value"]
+            for e in event["entity"]
+            if "identifier" in e.get("what", {})
+        ]
+        return event["agent"][1]["who"]["display"] == "onestory-triage" and conversation in ids
+
+    await wait_for_audit(spa_door, person, written_by_triage_in_this_conversation)
