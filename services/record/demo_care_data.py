@@ -29,7 +29,6 @@ FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CAREGIVER = ("133932002", "Caregiver")  # SNOMED CT: how a RelatedPerson is marked as a carer
-PATIENT_REFERRAL = ("3457005", "Patient referral")  # SNOMED CT category of a referral
 PATIENT_CONSENT = ("59284-0", "Patient Consent")  # LOINC category of a Consent
 
 

@@ -46,7 +46,7 @@ def add_referral(
         ],
         "status": "active",
         "intent": "order",
-        "category": [{"coding": [terms.coding(data.SNOMED, *care.PATIENT_REFERRAL)]}],
+        "category": [{"coding": [terms.REFERRAL_CATEGORY]}],
         "priority": reason.priority,
         "code": _service(reason.service),
         "reasonCode": [_reason(reason)],

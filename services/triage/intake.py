@@ -15,9 +15,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.triage.routing import RECEIVED_EXTENSION, stamp
+from services.triage.routing import RECEIVED_EXTENSION, is_referral, stamp
 from shared.errors import FhirError, bad_request, unprocessable
-from shared.fhir.terms import BASE, REFERRAL_CHANNEL, REFERRAL_CHANNEL_EXTENSION, REFERRAL_CHANNELS
+from shared.fhir.terms import (
+    BASE,
+    REFERRAL_CATEGORY,
+    REFERRAL_CHANNEL,
+    REFERRAL_CHANNEL_EXTENSION,
+    REFERRAL_CHANNELS,
+)
 from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
 
@@ -102,6 +108,8 @@ def _stamped(request: Resource, header: Resource, received: datetime) -> Resourc
     else:
         _check_channel(extensions)
     stamped["extension"] = extensions
+    if not is_referral(stamped):
+        stamped["category"] = [*(stamped.get("category") or []), {"coding": [REFERRAL_CATEGORY]}]
     return stamped
 
 

@@ -18,12 +18,15 @@ from typing import Any
 from services.triage.facts import Decision
 from shared.fhir.terms import (
     BASE,
+    REFERRAL_CATEGORY,
+    SNOMED,
     TASK_CODE,
     TRIAGE_ROUTE,
     TRIAGE_ROUTES,
     TRIAGE_TASK,
     code_system,
     coding,
+    has_coding,
 )
 
 Resource = dict[str, Any]
@@ -48,6 +51,11 @@ class Destination:
     owner_name: str
     fallback: bool = False
     reasons: tuple[str, ...] = ()  # why other services were passed over
+
+
+def is_referral(request: Resource) -> bool:
+    """Is this ServiceRequest a referral to the single point of access (its category)?"""
+    return has_coding(request.get("category") or [], SNOMED, REFERRAL_CATEGORY["code"])
 
 
 def received_at(request: Resource) -> datetime:

@@ -1,15 +1,15 @@
 """How triage learns of referrals: Subscriptions in the record, made (once) at start-up.
 
-Two rest-hook subscriptions, both id-only: new and changed active referrals (to triage them)
-and Tasks a receiving team rejected (to route them again). Creating them is a conditional
-create on the endpoint, so every replica and every restart shares the same two.
+Two rest-hook subscriptions, both id-only: new and changed active referrals (ServiceRequests
+of the category "Patient referral", to triage them) and Tasks a receiving team rejected (to
+route them again).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
+from shared.fhir.terms import REFERRAL_CATEGORY, SNOMED, TASK_CODE, TRIAGE_TASK
 from shared.fhirclient import FhirClient
 
 PAYLOAD_CONTENT = (
@@ -26,7 +26,11 @@ class Wanted:
 
 
 WANTED = (
-    Wanted("/triage/notifications/referrals", "ServiceRequest?status=active", "New referrals"),
+    Wanted(
+        "/triage/notifications/referrals",
+        f"ServiceRequest?status=active&category={SNOMED}|{REFERRAL_CATEGORY['code']}",
+        "New referrals",
+    ),
     Wanted(
         "/triage/notifications/rejections",
         f"Task?status=rejected&code={TASK_CODE}|{TRIAGE_TASK}",
@@ -36,11 +40,16 @@ WANTED = (
 
 
 async def subscribe(client: FhirClient, public_url: str, secret: str) -> None:
-    """Make sure the record will tell this service of what it triages."""
+    """Make sure the record will tell this service of what it triages: a conditional update
+    on the endpoint, so every replica and restart shares one Subscription per endpoint, and a
+    change of criteria reaches the record."""
     for wanted in WANTED:
         endpoint = public_url.rstrip("/") + wanted.path
-        await client.create(
-            {
+        await client.request(
+            "PUT",
+            "Subscription",
+            params={"url": endpoint},
+            body={
                 "resourceType": "Subscription",
                 "status": "requested",
                 "reason": f"Single point of access: {wanted.reason}",
@@ -53,5 +62,4 @@ async def subscribe(client: FhirClient, public_url: str, secret: str) -> None:
                     "header": [f"{SECRET_HEADER}: {secret}"],
                 },
             },
-            if_none_exist=f"url={endpoint}",
         )

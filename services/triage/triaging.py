@@ -21,6 +21,7 @@ from services.triage.routing import (
     TRIAGE_STATUS,
     Destination,
     guarded_put,
+    is_referral,
     routed_task,
     routing_entries,
     stamp,
@@ -55,6 +56,8 @@ class Triage:
         if await self._tasks_for(request_id):
             return None
         referral = await gather(self.client, request_id, today=self.clock().date())
+        if not is_referral(referral.request):
+            return None  # an order between services, not a referral to the single point of access
         decision = rules.decide(self.table, referral.facts, deadline_overrides=self.deadlines)
         if decision.route not in NO_SERVICE_ROUTES:
             open_routing = await self._open_routing_for_same_need(referral, decision.route)

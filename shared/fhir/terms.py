@@ -122,6 +122,9 @@ REFERRAL_CHANNELS = {
     "self": "Self-referral",
     "carer": "Carer",
 }
+# A ServiceRequest is a referral to the single point of access when its category is the SNOMED
+# CT "Patient referral" (as in the Booking and Referral Standard): triage takes only these.
+REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
 REFERRAL_SERVICE = code_system("referral-service")
 REFERRAL_SERVICES = {
     "urgent-community-response": "Urgent community response (2-hour)",

@@ -67,6 +67,7 @@ def referral_bundle(
                     "resourceType": "ServiceRequest",
                     "status": "active",
                     "intent": "order",
+                    "category": [{"coding": [terms.REFERRAL_CATEGORY]}],
                     "subject": {"reference": person},
                     "authoredOn": _now(),
                     **({"requester": requester} if requester else {}),
