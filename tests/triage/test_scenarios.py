@@ -11,7 +11,6 @@ import pytest
 
 from services.triage.routing import RECEIVED_EXTENSION, deadline_of, instant
 from shared.fhir import terms
-from tests.triage.conftest import always_open_service
 from tests.triage.referrals import inputs, owner_route, refer, referral_bundle, routings
 
 Resource = dict[str, Any]
@@ -89,30 +88,31 @@ async def test_given_a_fall_by_any_door_then_the_2_hour_response_and_the_door_is
     assert doors[0]["valueCoding"]["code"] == channel
 
 
-async def test_given_the_only_service_of_a_route_is_closed_then_the_fallback_takes_it_and_why(
+async def test_given_every_service_of_a_route_is_closed_then_the_fallback_takes_it_and_why(
     spa_door: httpx.AsyncClient, directory: dict[str, str]
 ) -> None:
-    wellbeing = directory["wellbeing"]
-    service = (await spa_door.get(wellbeing)).json()
-    closed = always_open_service("wellbeing", service["name"])
-    closed["notAvailable"] = [
-        {
-            "description": "Closed for staff training",
-            "during": {"start": "2026-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"},
-        }
-    ]
-    others = await _other_open_services(spa_door, "wellbeing", wellbeing)
-    assert not others, "the test directory holds one wellbeing service"
-    assert (await spa_door.put(wellbeing, json={**closed, "id": service["id"]})).status_code == 200
+    services = await _open_services(spa_door, "wellbeing")
+    assert directory["wellbeing"] in {f"HealthcareService/{s['id']}" for s in services}
+    training = {
+        "description": "Closed for staff training",
+        "during": {"start": "2026-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"},
+    }
+    for service in services:
+        closed = {k: v for k, v in service.items() if k != "meta"} | {"notAvailable": [training]}
+        assert (await spa_door.put(f"HealthcareService/{service['id']}", json=closed)).is_success
     try:
         bundle = referral_bundle(channel="self", problems=("other",), records=(frailty_scale(2),))
         (task,) = await routings(spa_door, await refer(spa_door, bundle))
     finally:
-        reopened = {k: v for k, v in service.items() if k != "meta"}
-        assert (await spa_door.put(wellbeing, json=reopened)).status_code == 200
+        for service in services:
+            reopened = {k: v for k, v in service.items() if k != "meta"}
+            assert (
+                await spa_door.put(f"HealthcareService/{service['id']}", json=reopened)
+            ).is_success
 
     assert task["reasonCode"]["coding"][0]["code"] == "wellbeing"
-    assert task["owner"]["reference"] == directory["clinical-review"]
+    fallback = (await spa_door.get(task["owner"]["reference"])).json()
+    assert terms.FALLBACK_EXTENSION in {e["url"] for e in fallback.get("extension", [])}
     (why,) = inputs(task, "fallback")
     assert "not available" in why and "Closed for staff training" in why
 
@@ -129,13 +129,9 @@ async def _assert_deadline(client: httpx.AsyncClient, task: Resource, minutes: i
     assert deadline > datetime.now().astimezone()
 
 
-async def _other_open_services(client: httpx.AsyncClient, route: str, but: str) -> list[str]:
+async def _open_services(client: httpx.AsyncClient, route: str) -> list[Resource]:
     found = await client.get(
         "HealthcareService",
         params={"service-type": f"{terms.TRIAGE_ROUTE}|{route}", "active": "true"},
     )
-    return [
-        f"HealthcareService/{e['resource']['id']}"
-        for e in found.json().get("entry", [])
-        if f"HealthcareService/{e['resource']['id']}" != but
-    ]
+    return [e["resource"] for e in found.json().get("entry", [])]
