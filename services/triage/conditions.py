@@ -15,6 +15,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.triage.facts import ReferralFacts
+from shared.datafile import (
+    Invalid,
+    Reader,
+    names,
+    read_boolean,
+    read_choice,
+    read_keys,
+    read_list,
+    read_list_of,
+    read_text,
+    read_whole,
+    shown,
+)
 from shared.fhir.terms import REFERRAL_CHANNELS, REFERRAL_SERVICES
 
 EFI_BANDS = ("fit", "mild", "moderate", "severe")  # electronic Frailty Index bands
@@ -110,24 +123,14 @@ def _is_number(value: object) -> bool:
 # --- Reading conditions: every fault named with its place --------------------------------------
 
 
-class Invalid(Exception):
-    """A fault found while reading the table; ``rules.parse_table`` adds the file's name."""
-
-    def __init__(self, where: str, fault: str) -> None:
-        super().__init__(f"{where}: {fault}" if where else fault)
-
-
-Reader = Callable[[object, str], Any]  # reads a value found at a place, or raises Invalid
-
-
 def read_condition(value: object, where: str) -> Condition:
     """A rule's ``when``: a mapping with one condition form and its argument (docs/triage.md)."""
     if not isinstance(value, dict) or len(value) != 1:
-        fault = f"a condition is a mapping with exactly one of: {_names(_FORMS)}"
-        raise Invalid(where, f"{fault}; got {_shown(value)}")
+        fault = f"a condition is a mapping with exactly one of: {names(_FORMS)}"
+        raise Invalid(where, f"{fault}; got {shown(value)}")
     ((form, argument),) = value.items()
     if form not in _FORMS:
-        raise Invalid(where, f"unknown condition {form!r}; use one of: {_names(_FORMS)}")
+        raise Invalid(where, f"unknown condition {form!r}; use one of: {names(_FORMS)}")
     condition: Condition = _FORMS[form](argument, f"{where}.{form}")
     return condition
 
@@ -160,7 +163,7 @@ def _fact(value: object, where: str) -> FactMeets:
     body = dict(read_keys(value, where, required=["name"], allowed=None))
     name = body.pop("name")
     if not isinstance(name, str) or name not in _FACTS:
-        raise Invalid(f"{where}.name", f"unknown fact {_shown(name)}; known: {_names(_FACTS)}")
+        raise Invalid(f"{where}.name", f"unknown fact {shown(name)}; known: {names(_FACTS)}")
     return FactMeets(name, _checks(body, where, _fact_tests(name, _FACTS[name])))
 
 
@@ -172,10 +175,10 @@ def _answer(value: object, where: str) -> AnswerMeets:
 
 def _checks(body: dict[str, Any], where: str, tests: Mapping[str, Reader]) -> tuple[Check, ...]:
     if not body:
-        raise Invalid(where, f"needs at least one test: {_names(tests)}")
+        raise Invalid(where, f"needs at least one test: {names(tests)}")
     for test in body:
         if test not in tests:
-            raise Invalid(where, f"unknown test {test!r} here; use one of: {_names(tests)}")
+            raise Invalid(where, f"unknown test {test!r} here; use one of: {names(tests)}")
     return tuple(
         (test, tests[test](expected, f"{where}.{test}")) for test, expected in body.items()
     )
@@ -208,86 +211,16 @@ def _fact_tests(name: str, kind: _FactKind) -> dict[str, Reader]:
     return {"is": read_boolean}
 
 
-# --- Small readers: each returns the value it reads or raises Invalid naming the place ------
-
-
-def read_keys(
-    value: object, where: str, *, required: list[str], allowed: list[str] | None
-) -> Mapping[Any, Any]:
-    """A mapping holding the required keys and, unless allowed is None, no key not allowed."""
-    if not isinstance(value, dict):
-        raise Invalid(where, f"expected a mapping with {_names(required)}, got {_shown(value)}")
-    missing = [key for key in required if key not in value]
-    if missing:
-        raise Invalid(where, f"missing {_names(missing)}")
-    unknown = [] if allowed is None else [str(key) for key in value if key not in allowed]
-    if unknown and allowed:
-        raise Invalid(where, f"unknown key {_names(unknown)}; allowed: {_names(allowed)}")
-    return value
-
-
-def read_list(value: object, where: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise Invalid(where, f"expected a non-empty list, got {_shown(value)}")
-    return value
-
-
-def read_list_of(read: Reader) -> Reader:
-    def read_all(value: object, where: str) -> tuple[Any, ...]:
-        return tuple(read(item, f"{where}[{i}]") for i, item in enumerate(read_list(value, where)))
-
-    return read_all
-
-
-def read_text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        hint = " (quote it)" if isinstance(value, int | float) else ""
-        raise Invalid(where, f"expected text, got {_shown(value)}{hint}")
-    return value.strip()
-
-
-def read_choice(
-    value: object, where: str, known: Mapping[str, Any] | tuple[str, ...], kind: str
-) -> str:
-    if not isinstance(value, str) or value not in known:
-        hint = " (quote it)" if str(value) in known else ""  # YAML reads 111 as a number
-        raise Invalid(where, f"unknown {kind} {_shown(value)}{hint}; known: {_names(known)}")
-    return value
-
-
-def read_boolean(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid(where, f"expected true or false, got {_shown(value)}")
-    return value
-
-
-def read_whole(value: object, where: str, low: int, high: int | None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid(where, f"expected a whole number, got {_shown(value)}")
-    if value < low or (high is not None and value > high):
-        span = f"{low} to {high}" if high is not None else f"{low} or more"
-        raise Invalid(where, f"{value} is out of range ({span})")
-    return value
-
-
 def _scalar(value: object, where: str) -> str | int | float | bool:
     if not isinstance(value, str | int | float | bool):
-        raise Invalid(where, f"expected a code, number or true/false, got {_shown(value)}")
+        raise Invalid(where, f"expected a code, number or true/false, got {shown(value)}")
     return value
 
 
 def _number(value: object, where: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(where, f"expected a number, got {_shown(value)}")
+        raise Invalid(where, f"expected a number, got {shown(value)}")
     return value
-
-
-def _names(names: Mapping[str, Any] | tuple[str, ...] | list[str]) -> str:
-    return ", ".join(str(name) for name in names)
-
-
-def _shown(value: object) -> str:
-    return "nothing" if value is None else f"{value!r} ({type(value).__name__})"
 
 
 # --- What a condition may say: its forms, the facts it may test and the tests on answers ------

@@ -11,33 +11,32 @@ the table file; nothing here knows FHIR resources, HTTP or the directory of serv
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from services.triage.conditions import (
-    Condition,
+from services.triage.conditions import Condition, read_condition
+from services.triage.facts import Decision, ReferralFacts
+from shared.datafile import (
+    DataFileError,
     Invalid,
     Reader,
     read_boolean,
     read_choice,
-    read_condition,
     read_keys,
     read_list,
     read_list_of,
     read_text,
     read_whole,
+    read_yaml,
 )
-from services.triage.facts import Decision, ReferralFacts
 from shared.fhir.terms import TRIAGE_ROUTES
 
 PRIORITIES = ("stat", "asap", "urgent", "routine")  # most urgent first (ServiceRequest.priority)
 
 
-class DecisionTableError(ValueError):
+class DecisionTableError(DataFileError):
     """The decision table cannot be used; the message names the file, the place and the fault."""
 
 
@@ -138,35 +137,10 @@ def _most_urgent(table: DecisionTable, fired: list[Rule]) -> Rule:
 # --- Reading the table: every fault named with its file and place -------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice (PyYAML would keep the last one silently)."""
-
-
-def _unique_keys(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Hashable] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, Hashable) and key in seen:
-            fault = f"the key {key!r} is given twice"
-            raise yaml.constructor.ConstructorError(None, None, fault, key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys)
-
-
 def load_table(path: str | Path) -> DecisionTable:
     """Read and check a decision table file; DecisionTableError says what is wrong and where."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DecisionTableError(f"{source}: cannot read the decision table: {error}") from error
-    try:
-        document = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as error:
-        raise DecisionTableError(f"{source}: not valid YAML: {_yaml_fault(error)}") from error
+    document = read_yaml(path, "decision table", DecisionTableError)
     return parse_table(document, source=source)
 
 
@@ -176,13 +150,6 @@ def parse_table(document: object, *, source: str = "decision table") -> Decision
         return DecisionTable(**_record(document, "", _TABLE_FIELDS), source=source)
     except Invalid as invalid:
         raise DecisionTableError(f"{source}: {invalid}") from None
-
-
-def _yaml_fault(error: yaml.YAMLError) -> str:
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"{error.problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(error)
 
 
 _REQUIRED = object()
