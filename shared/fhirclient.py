@@ -121,9 +121,14 @@ class FhirClient:
         path = f"{resource['resourceType']}/{resource['id']}"
         return _json(await self.request("PUT", path, body=resource, headers=headers))
 
-    async def transaction(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    async def transaction(
+        self, entries: list[dict[str, Any]], *, provenance: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One transaction; ``provenance`` (a Provenance without targets) says who decided
+        what and why, and is stored with the writes."""
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-        return _json(await self.request("POST", "", body=bundle))
+        headers = {"X-Provenance": orjson.dumps(provenance).decode()} if provenance else None
+        return _json(await self.request("POST", "", body=bundle, headers=headers))
 
 
 def _json(answer: httpx.Response) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from opentelemetry import metrics
 
-from services.triage.routing import OPEN_TASK, deadline_of, route_of, stamp
+from services.triage.routing import OPEN_TASK, deadline_of, route_of
+from shared.fhir.dates import stamp
 from shared.fhir.terms import BASE, TASK_CODE, TRIAGE_TASK, coding
 from shared.fhirclient import FhirClient
 

@@ -21,7 +21,8 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
-from services.triage.routing import business_status, deadline_of, instant, received_at, route_of
+from services.triage.routing import business_status, deadline_of, received_at, route_of
+from shared.fhir.dates import instant
 from shared.fhir.terms import REFERRAL_CHANNEL_EXTENSION
 
 Resource = dict[str, Any]

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.triage.routing import RECEIVED_EXTENSION, is_referral, stamp
+from services.triage.routing import RECEIVED_EXTENSION, is_referral
 from shared.errors import FhirError, bad_request, unprocessable
+from shared.fhir.dates import stamp
 from shared.fhir.terms import (
     BASE,
     REFERRAL_CATEGORY,

@@ -22,14 +22,12 @@ from services.triage.routing import (
     STATUSES,
     TRIAGE_INPUT,
     Destination,
-    created_once,
     deadline_of,
-    guarded_put,
     received_at,
     routed_task,
-    stamp,
-    unversioned,
 )
+from shared.fhir.dates import stamp
+from shared.fhir.entries import created_once, guarded_put, unversioned
 from shared.fhir.terms import BASE, TRIAGE_ROUTE, has_coding
 
 Resource = dict[str, Any]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.triage.routing import business_status, deadline_of, route_of, stamp
+from services.triage.routing import business_status, deadline_of, route_of
+from shared.fhir.dates import stamp
 from shared.fhir.terms import TASK_CODE, TRIAGE_TASK
 from shared.fhirclient import FhirClient
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from services.triage.directory import LONDON
 from services.triage.figures import UCR_STANDARD, SpaFigures, spa_figures
-from services.triage.routing import stamp
 from shared.errors import FhirError, bad_request
+from shared.fhir.dates import stamp
 from shared.fhir.terms import (
     BASE,
     REFERRAL_CHANNEL,

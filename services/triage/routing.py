@@ -12,10 +12,12 @@ Pure: ``routed_task`` and ``updated_referral`` build what ``route`` writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.triage.facts import Decision
+from shared.fhir.dates import instant, stamp
+from shared.fhir.entries import created_once, guarded_put, unversioned
 from shared.fhir.terms import (
     BASE,
     REFERRAL_CATEGORY,
@@ -130,39 +132,6 @@ def routing_entries(request: Resource, task: Resource, referral: Resource) -> li
     return [created_once(task, "urn:uuid:triage-task"), guarded_put(referral, request)]
 
 
-def created_once(resource: Resource, full_url: str) -> Resource:
-    """A transaction entry that creates ``resource`` unless its first identifier exists."""
-    identifier = resource["identifier"][0]
-    return {
-        "fullUrl": full_url,
-        "resource": resource,
-        "request": {
-            "method": "POST",
-            "url": resource["resourceType"],
-            "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
-        },
-    }
-
-
-def guarded_put(updated: Resource, current: Resource) -> Resource:
-    """A transaction entry that updates ``current`` to ``updated`` only if nobody changed it
-    meanwhile (If-Match on the version read)."""
-    version = (current.get("meta") or {}).get("versionId")
-    return {
-        "resource": updated,
-        "request": {
-            "method": "PUT",
-            "url": f"{updated['resourceType']}/{updated['id']}",
-            **({"ifMatch": f'W/"{version}"'} if version else {}),
-        },
-    }
-
-
-def unversioned(resource: Resource) -> Resource:
-    """A resource without its meta, ready to be written again."""
-    return {k: v for k, v in resource.items() if k != "meta"}
-
-
 def _decision_inputs(decision: Decision, destination: Destination) -> list[Resource]:
     def given(kind: str, value: str) -> Resource:
         return {"type": {"coding": [coding(TRIAGE_INPUT, kind)]}, "valueString": value}
@@ -173,17 +142,6 @@ def _decision_inputs(decision: Decision, destination: Destination) -> list[Resou
     if destination.fallback:
         inputs.append(given("fallback", "; ".join(destination.reasons) or "no service was open"))
     return inputs
-
-
-def instant(text: str) -> datetime:
-    """A FHIR dateTime or instant as an aware datetime (UTC when it names no zone)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """An instant as FHIR writes it, to the second (UTC as Z)."""
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def deadline_of(task: Resource) -> datetime | None:

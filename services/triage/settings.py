@@ -6,16 +6,14 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import Settings
+from shared.domain import DomainSettings
 
 DECISION_TABLE = Path(__file__).parent / "decision-table.yaml"
 
 
-class TriageSettings(Settings):
+class TriageSettings(DomainSettings):
     host: str = "127.0.0.1"
     port: int = 8082
-    # The gateway's FHIR base: every read and write of the record goes through it.
-    gateway_url: str = "http://127.0.0.1:8080/fhir"
     # Where the record reaches this service with subscription notifications.
     triage_public_url: str = "http://127.0.0.1:8082"
     # A secret the record sends back with every notification (Subscription.channel.header).
@@ -24,4 +22,3 @@ class TriageSettings(Settings):
     decision_table: Path = DECISION_TABLE
     # Response deadlines by route in minutes, overriding the decision table's defaults.
     triage_deadlines: dict[str, int] = Field(default_factory=dict)
-    max_body_bytes: int = 2 * 1024 * 1024

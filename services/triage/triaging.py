@@ -20,15 +20,14 @@ from services.triage.routing import (
     STATUSES,
     TRIAGE_STATUS,
     Destination,
-    guarded_put,
     is_referral,
     routed_task,
     routing_entries,
-    stamp,
-    unversioned,
     updated_referral,
 )
 from shared.errors import FhirError
+from shared.fhir.dates import stamp
+from shared.fhir.entries import guarded_put, location, unversioned
 from shared.fhir.terms import (
     EPISODE_TYPE,
     PROACTIVE_CASE_MANAGEMENT,
@@ -215,8 +214,7 @@ class Triage:
     async def _written_task(self, entries: list[Resource]) -> Resource:
         """Write one transaction whose first entry is a Task; that Task as stored."""
         answer = await self.client.transaction(entries)
-        location = answer["entry"][0]["response"]["location"]
-        return await self.client.read(location.split("/_history")[0])
+        return await self.client.read(location(answer["entry"][0]))
 
     async def _tasks_for(self, request_id: str) -> list[Resource]:
         return await self.client.search(

@@ -137,3 +137,14 @@ def number_range(text: str) -> tuple[Decimal, Decimal, Decimal]:
     with localcontext() as context:
         context.prec = max(28, value.adjusted() - exponent + 4)
         return value, value - half, value + half
+
+
+def instant(text: str) -> datetime:
+    """A FHIR dateTime or instant with a time as an aware datetime (UTC when it names no zone)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    """An instant as the services write it: to the second, UTC as Z."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
