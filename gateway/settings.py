@@ -15,6 +15,7 @@ class GatewaySettings(Settings):
         default_factory=lambda: {
             "record": "http://127.0.0.1:8081",
             "triage": "http://127.0.0.1:8082",
+            "caseload": "http://127.0.0.1:8083",
         }
     )
     # The gateway's own operational database (idempotent responses, audit queue).

@@ -31,6 +31,7 @@ class Service:
 SERVICES = (
     Service("record", "services.record.app:create_app", 8081),
     Service("triage", "services.triage.app:create_app", 8082),
+    Service("caseload", "services.caseload.app:create_app", 8083),
     Service("gateway", "gateway.app:create_app", 8080),
 )
 GATEWAY_DATABASE = "gateway.app:gateway_database"

@@ -23,8 +23,13 @@ from shared.fhir.terms import (
     FRAILTY_BAND,
     FRAILTY_BANDS,
     SNOMED,
+    code_system,
     coding,
+    has_coding,
 )
+
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+URGENT_CARE_USE = code_system("case-finding")
 
 # --- The electronic Frailty Index -------------------------------------------------------------
 
@@ -170,7 +175,7 @@ def risk_assessment(
         "subject": {"reference": patient},
         "occurrenceDateTime": now.isoformat(),
         "basis": [{"reference": reference} for reference in dict.fromkeys(basis)],
-        "prediction": [_prediction(frailty)],
+        "prediction": [_prediction(frailty), *_urgent_care_prediction(urgent_care)],
         "note": [{"text": text} for text in _notes(frailty, urgent_care)],
     }
     if not basis:
@@ -186,6 +191,57 @@ def _prediction(frailty: FrailtyIndex) -> dict[str, Any]:
         "qualitativeRisk": {"coding": [band], "text": FRAILTY_BANDS[frailty.band]},
         "rationale": f"{len(frailty.deficits)} of {frailty.of} deficits present",
     }
+
+
+def _urgent_care_prediction(use: UrgentCareUse | None) -> list[dict[str, Any]]:
+    """The second signal, as a prediction of its own: high or low use of urgent care."""
+    if use is None:
+        return []
+    level = "high" if use.high_use else "low"
+    return [
+        {
+            "outcome": {
+                "coding": [coding(URGENT_CARE_USE, "urgent-care-use")],
+                "text": "Use of urgent care",
+            },
+            "qualitativeRisk": {"coding": [coding(RISK_PROBABILITY, level)]},
+            "rationale": use_text(use),
+        }
+    ]
+
+
+def urgent_care_is_high(assessment: Mapping[str, Any]) -> bool:
+    """Did a stored eFI RiskAssessment find high use of urgent care?"""
+    return any(
+        has_coding(p.get("outcome"), URGENT_CARE_USE, "urgent-care-use")
+        and has_coding(p.get("qualitativeRisk"), RISK_PROBABILITY, "high")
+        for p in assessment.get("prediction") or []
+    )
+
+
+def risk_from_assessment(
+    patient: str, assessment: Mapping[str, Any], *, on_caseload: bool
+) -> PersonRisk | None:
+    """What case finding ranks a person by, read back from their stored eFI RiskAssessment
+    (its band and score, whether urgent care use was high, the Encounters it counted)."""
+    prediction = (assessment.get("prediction") or [{}])[0]
+    bands = (prediction.get("qualitativeRisk") or {}).get("coding") or []
+    band = next((c.get("code") for c in bands if c.get("system") == FRAILTY_BAND), None)
+    score = prediction.get("probabilityDecimal")
+    if band not in FRAILTY_BANDS or not isinstance(score, int | float):
+        return None
+    when = date.fromisoformat(str(assessment.get("occurrenceDateTime", ""))[:10])
+    counted = tuple(
+        str(b["reference"])
+        for b in assessment.get("basis") or []
+        if str(b.get("reference", "")).startswith("Encounter/")
+    )
+    return PersonRisk(
+        patient=patient,
+        frailty=FrailtyIndex(Fraction(round(score * 36), 36), str(band), (), 36, "", 0),
+        urgent_care=UrgentCareUse(when, when, counted, (), urgent_care_is_high(assessment)),
+        on_caseload=on_caseload,
+    )
 
 
 def _notes(frailty: FrailtyIndex, urgent_care: UrgentCareUse | None) -> list[str]:

@@ -15,7 +15,7 @@ from services.triage.facts import ReferralFacts
 from shared.fhir.terms import (
     CLINICAL_FRAILTY_SCALE,
     DYNAMIC_SUPPORT_REGISTER,
-    EFI_SCORE,
+    EFI_RISK,
     EPISODE_TYPE,
     FRAILTY_BAND,
     FRAILTY_BANDS,
@@ -84,8 +84,7 @@ async def _batch(client: FhirClient, request_id: str, patient_id: str) -> list[l
         f"Observation?patient={patient_id}&code={SNOMED}|{CLINICAL_FRAILTY_SCALE}"
         "&_sort=-date&_count=1",
         f"Encounter?patient={patient_id}&class=IMP&status=finished&_sort=-date&_count=1",
-        f"RiskAssessment?patient={patient_id}&code={SNOMED}|{EFI_SCORE}&status=final"
-        "&_sort=-date&_count=1",
+        f"RiskAssessment?patient={patient_id}&{EFI_RISK[0]}={EFI_RISK[1]}&_sort=-date&_count=1",
     ]
     entries = [{"request": {"method": "GET", "url": s}} for s in searches]
     bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}

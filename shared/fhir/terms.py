@@ -77,12 +77,36 @@ RAG_RATINGS = {
 EFI_SCORE = "713636003"
 CLINICAL_FRAILTY_SCALE = "763264000"
 FRAILTY_BAND = code_system("efi-band")
+# R4 has no code search on RiskAssessment: an eFI is found by its band (prediction.qualitativeRisk,
+# the search parameter "risk"), any code of the band system.
+EFI_RISK = ("risk", f"{code_system('efi-band')}|")
 FRAILTY_BANDS = {
     "fit": "Fit (eFI up to 0.12)",
     "mild": "Mild frailty (eFI 0.13 to 0.24)",
     "moderate": "Moderate frailty (eFI 0.25 to 0.36)",
     "severe": "Severe frailty (eFI above 0.36)",
 }
+
+# Proactive case management: the neighbourhood team (a CareTeam) serves GP practices
+# (extension on the CareTeam); its case managers (participant role) each carry a caseload
+# capacity in weighted points and may be away for a period (extensions on the participant).
+CASELOAD_ROLE = code_system("caseload-role")
+CASE_MANAGER = "case-manager"
+SERVES_PRACTICE_EXTENSION = structure_definition("serves-practice")  # valueReference
+CASELOAD_CAPACITY_EXTENSION = structure_definition("caseload-capacity")  # valueInteger
+AWAY_EXTENSION = structure_definition("away")  # valuePeriod
+# On the caseload EpisodeOfCare: the band the person weighs, and why they left.
+FRAILTY_BAND_EXTENSION = structure_definition("frailty-band")  # valueCoding FRAILTY_BAND
+LEAVING_REASON = code_system("caseload-leaving-reason")
+LEAVING_REASON_EXTENSION = structure_definition("caseload-leaving-reason")  # valueCoding
+LEAVING_REASONS = {
+    "died": "Died",
+    "moved": "Moved away",
+    "no-longer-needed": "No longer needs proactive case management",
+    "declined": "Declined",
+}
+TOUCHPOINT_TASK = "touchpoint"  # a planned contact by the case manager (TASK_CODE)
+ADMISSION_ALERT_TASK = "admission-alert"  # a person on the caseload was admitted or in ED
 
 # Triage of a referral at the single point of access: the Task whose focus is the referral.
 TASK_CODE = code_system("task-code")

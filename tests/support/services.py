@@ -99,26 +99,26 @@ def gateway_service(
     return RunningService("gateway", free_port(), env, ready_text='"record"', stdout=stdout)
 
 
-def single_point_of_access(
-    record: RunningService, data_dir: str, gateway_database_url: str, **settings: str
+def behind_a_gateway(
+    name: str, record: RunningService, data_dir: str, gateway_database_url: str, **settings: str
 ) -> tuple[RunningService, RunningService]:
-    """The triage service and a gateway in front of the record and it (not started): triage
-    calls the gateway, and the gateway routes to both."""
-    gateway_port, triage_port = free_port(), free_port()
+    """A domain service (``name``: triage, caseload, ...) and a gateway in front of the record
+    and it (neither started): the service calls the gateway, and the gateway routes to both."""
+    gateway_port, service_port = free_port(), free_port()
     common = {"ONESTORY_DATA_DIR": data_dir, "ONESTORY_ENVIRONMENT": "test"}
-    triage = RunningService(
-        "triage",
-        triage_port,
+    service = RunningService(
+        name,
+        service_port,
         {
             **common,
             "ONESTORY_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}/fhir",
-            "ONESTORY_TRIAGE_PUBLIC_URL": f"http://127.0.0.1:{triage_port}",
+            f"ONESTORY_{name.upper()}_PUBLIC_URL": f"http://127.0.0.1:{service_port}",
             **{f"ONESTORY_{k.upper()}": v for k, v in settings.items()},
         },
     )
     services = {
         "record": f"http://127.0.0.1:{record.port}",
-        "triage": triage.base.removesuffix("/fhir"),
+        name: service.base.removesuffix("/fhir"),
     }
     gateway = RunningService(
         "gateway",
@@ -128,6 +128,13 @@ def single_point_of_access(
             "ONESTORY_SERVICES": json.dumps(services),
             "ONESTORY_GATEWAY_DATABASE_URL": gateway_database_url,
         },
-        ready_text='"triage"',
+        ready_text=f'"{name}"',
     )
-    return triage, gateway
+    return service, gateway
+
+
+def single_point_of_access(
+    record: RunningService, data_dir: str, gateway_database_url: str, **settings: str
+) -> tuple[RunningService, RunningService]:
+    """The triage service and a gateway in front of the record and it (not started)."""
+    return behind_a_gateway("triage", record, data_dir, gateway_database_url, **settings)

@@ -1,0 +1,187 @@
+"""Proactive case management as real processes: the record, the caseload service and a gateway
+in front of both; and neighbourhood teams made for each test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.fhir import terms
+from tests.conftest import gateway_client
+from tests.support.fhir import patient, unique
+from tests.support.services import RunningService, behind_a_gateway
+
+Resource = dict[str, Any]
+
+
+@dataclass
+class Neighbourhood:
+    caseload: RunningService
+    gateway: RunningService
+
+    def view(self, path: str) -> str:
+        """The URL of one of the caseload service's views at the gateway."""
+        return f"{self.gateway.base.removesuffix('/fhir')}/caseload/{path}"
+
+    def clock(self) -> str:
+        return f"{self.caseload.base.removesuffix('/fhir')}/caseload/clock"
+
+
+@pytest.fixture(scope="session")
+def neighbourhood(
+    record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Neighbourhood]:
+    database = tmp_path_factory.mktemp("caseload-gateway") / "gateway.db"
+    caseload, gateway = behind_a_gateway(
+        "caseload", record, str(auth_dir), f"sqlite+aiosqlite:///{database}"
+    )
+    caseload.stdout = tmp_path_factory.mktemp("caseload") / "caseload.log"
+    caseload.start()
+    try:
+        gateway.start()
+        _wait_until_subscribed(caseload)
+    except RuntimeError:
+        caseload.stop()
+        raise
+    yield Neighbourhood(caseload, gateway)
+    gateway.stop()
+    caseload.stop()
+
+
+def _wait_until_subscribed(service: RunningService, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(f"http://127.0.0.1:{service.port}/health", timeout=2).json()
+        if health.get("subscribed"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not subscribe to the record in time")
+
+
+@pytest.fixture
+async def door(neighbourhood: Neighbourhood, system_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A neighbourhood team's app calling the gateway (system/*.cruds)."""
+    async with gateway_client(neighbourhood.gateway, system_token) as client:
+        yield client
+
+
+async def create(client: httpx.AsyncClient, resource: Resource) -> Resource:
+    answer = await client.post(resource["resourceType"], json=resource)
+    assert answer.status_code in (200, 201), answer.text
+    return dict(answer.json())
+
+
+@dataclass
+class Team:
+    id: str
+    practice: str  # Organization/...
+    managers: list[str]  # Practitioner/..., in the order given
+
+    @property
+    def reference(self) -> str:
+        return f"CareTeam/{self.id}"
+
+
+async def make_team(
+    client: httpx.AsyncClient, capacities: tuple[int, ...] = (30, 30), away: int | None = None
+) -> Team:
+    """A neighbourhood team serving a practice of its own, with a case manager per capacity
+    (``away``: the index of one who is away now)."""
+    practice = await create(client, {"resourceType": "Organization", "name": unique("Practice ")})
+    managers = [
+        await create(
+            client,
+            {
+                "resourceType": "Practitioner",
+                "name": [{"family": unique("Manager"), "given": ["Case"]}],
+            },
+        )
+        for _ in capacities
+    ]
+    participants = []
+    for index, (manager, capacity) in enumerate(zip(managers, capacities, strict=True)):
+        extensions: list[Resource] = [
+            {"url": terms.CASELOAD_CAPACITY_EXTENSION, "valueInteger": capacity}
+        ]
+        if index == away:
+            extensions.append(
+                {"url": terms.AWAY_EXTENSION, "valuePeriod": {"start": "2026-01-01T00:00:00Z"}}
+            )
+        participants.append(
+            {
+                "extension": extensions,
+                "role": [{"coding": [terms.coding(terms.CASELOAD_ROLE, terms.CASE_MANAGER)]}],
+                "member": {"reference": f"Practitioner/{manager['id']}"},
+            }
+        )
+    team = await create(
+        client,
+        {
+            "resourceType": "CareTeam",
+            "status": "active",
+            "name": unique("Neighbourhood team "),
+            "extension": [
+                {
+                    "url": terms.SERVES_PRACTICE_EXTENSION,
+                    "valueReference": {"reference": f"Organization/{practice['id']}"},
+                }
+            ],
+            "participant": participants,
+        },
+    )
+    return Team(
+        team["id"], f"Organization/{practice['id']}", [f"Practitioner/{m['id']}" for m in managers]
+    )
+
+
+async def older_person(
+    client: httpx.AsyncClient, team: Team, birth_date: str = "1940-03-01"
+) -> str:
+    """A person of 86 registered with the team's practice; their id."""
+    person = patient(birth_date=birth_date, generalPractitioner=[{"reference": team.practice}])
+    return str((await create(client, person))["id"])
+
+
+def condition(patient_id: str, code: str) -> Resource:
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": terms.SNOMED, "code": code}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+    }
+
+
+def frailty_scale(patient_id: str, score: int) -> Resource:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": terms.SNOMED, "code": terms.CLINICAL_FRAILTY_SCALE}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": "2026-11-30T10:00:00Z",
+        "valueInteger": score,
+    }
+
+
+async def eventually(check: Any, patience: float = 15.0) -> Any:
+    """The first truthy answer of ``check()`` (a coroutine function) within ``patience``
+    seconds: what the service does on a notification comes shortly after the write."""
+    for _ in range(int(patience * 10)):
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing came of {check.__name__} in {patience}s")
