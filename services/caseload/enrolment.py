@@ -18,6 +18,7 @@ from typing import Any
 
 from services.caseload import allocation, teams
 from services.caseload.touchpoints import is_open, next_touchpoint
+from services.caseload.views import with_member_names
 from shared.errors import FhirError, unprocessable
 from shared.fhir.dates import stamp
 from shared.fhir.entries import created_at, guarded_put, location, new_id, unversioned
@@ -123,7 +124,9 @@ def _typed(reference: str, kind: str) -> str:
 
 
 async def _team(client: FhirClient, reference: str) -> Resource:
-    team = await _existing(client, reference, "a neighbourhood team")
+    team = await with_member_names(
+        client, await _existing(client, reference, "a neighbourhood team")
+    )
     if not any(teams.is_case_manager(p) for p in team.get("participant") or []):
         raise unprocessable(f"{reference} has no case managers: it is not a neighbourhood team")
     return team

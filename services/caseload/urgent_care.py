@@ -11,12 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.fhir.terms import has_coding
-
-V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"  # Encounter.class
-V3_ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"  # Encounter.priority
-ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"  # hospitalization.admitSource
-
+from shared.fhir.terms import ACT_CODE, ACT_PRIORITY, ADMIT_SOURCE, has_coding
 
 _INPATIENT = frozenset({"IMP", "ACUTE", "NONAC"})  # v3 ActCode: inpatient encounter and kinds
 _NOT_HAPPENED = frozenset({"planned", "cancelled", "entered-in-error"})
@@ -86,7 +81,7 @@ def _urgent_kind(encounter: Mapping[str, Any]) -> str | None:
     if encounter.get("status") in _NOT_HAPPENED:
         return None
     kind = encounter.get("class") or {}
-    if not isinstance(kind, dict) or kind.get("system") != V3_ACT_CODE:
+    if not isinstance(kind, dict) or kind.get("system") != ACT_CODE:
         return None
     if kind.get("code") == "EMER":
         return "attendance"
@@ -98,7 +93,7 @@ def _urgent_kind(encounter: Mapping[str, Any]) -> str | None:
 def _is_emergency(encounter: Mapping[str, Any]) -> bool:
     stay = encounter.get("hospitalization") or {}
     from_ed = isinstance(stay, dict) and has_coding(stay.get("admitSource"), ADMIT_SOURCE, "emd")
-    return from_ed or has_coding(encounter.get("priority"), V3_ACT_PRIORITY, "EM")
+    return from_ed or has_coding(encounter.get("priority"), ACT_PRIORITY, "EM")
 
 
 def use_text(use: UrgentCareUse) -> str:

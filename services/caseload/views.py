@@ -34,12 +34,33 @@ async def team_caseload(
     client: FhirClient, team_id: str
 ) -> tuple[Resource, list[Resource], list[Resource]]:
     """A team, the active caseload episodes of its members (whichever team), and their Tasks."""
-    team = await client.read(f"CareTeam/{team_id}")
+    team = await with_member_names(client, await client.read(f"CareTeam/{team_id}"))
     members = [
         str(p["member"]["reference"]) for p in team.get("participant") or [] if p.get("member")
     ]
     episodes, tasks = await _caseload(client, members)
     return team, episodes, tasks
+
+
+async def with_member_names(client: FhirClient, team: Resource) -> Resource:
+    """The team with each practitioner member's name shown (reasons name people, not ids)."""
+    unnamed = [
+        str(p["member"]["reference"]).removeprefix("Practitioner/")
+        for p in team.get("participant") or []
+        if str((p.get("member") or {}).get("reference", "")).startswith("Practitioner/")
+        and not p["member"].get("display")
+    ]
+    if not unnamed:
+        return team
+    found = await client.search("Practitioner", [("_id", ",".join(unnamed)), ("_count", "500")])
+    names = {f"Practitioner/{p['id']}": _name(p) for p in found}
+    participants = [
+        {**p, "member": {**p["member"], "display": names[p["member"]["reference"]]}}
+        if names.get((p.get("member") or {}).get("reference", ""))
+        else p
+        for p in team.get("participant") or []
+    ]
+    return {**team, "participant": participants}
 
 
 async def team_view(

@@ -23,6 +23,7 @@ from services.record.demo_builder import (
     concept,
     moment,
 )
+from shared.fhir import terms
 
 _ENCOUNTER_CLASSES = {
     "AMB": "ambulatory",
@@ -227,6 +228,7 @@ def _add_admission(
         practitioner=rng.choice(directory.people("acute", "geriatrician")),
         reasons=[reason],
         location=directory.locations["qa"],
+        emergency=True,
     )
 
 
@@ -269,6 +271,7 @@ def _add_encounter(
     practitioner: Reference | None = None,
     location: Reference | None = None,
     episode: Reference | None = None,
+    emergency: bool = False,
 ) -> Reference:
     start, end = period
     resource: Resource = {
@@ -290,6 +293,11 @@ def _add_encounter(
         resource["location"] = [{"location": location.ref()}]
     if episode is not None:
         resource["episodeOfCare"] = [episode.ref()]
+    if emergency:  # admitted as an emergency, from the emergency department
+        resource["priority"] = {"coding": [{"system": terms.ACT_PRIORITY, "code": "EM"}]}
+        resource["hospitalization"] = {
+            "admitSource": {"coding": [{"system": terms.ADMIT_SOURCE, "code": "emd"}]}
+        }
     label = f"{_ENCOUNTER_LABELS[class_code]} {start.date().isoformat()}"
     return Reference(builder.add(resource), label)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.fhir import terms
+
 REFERENCE_DATE = date(2026, 11, 1)
 
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -21,7 +23,7 @@ DEMO_SYSTEM = "https://onestory.example.nhs.uk/Id/demo-resource"
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ACT_CODE = terms.ACT_CODE
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -152,7 +153,7 @@ def add_care_teams(builder: BundleBuilder, directory: Directory) -> None:
     nurses = directory.people("community", "nurse")
     for index, team in enumerate(care.NEIGHBOURHOOD_TEAMS):
         members = [
-            _as_member(directory.people("community", "case-manager")[index], data.CASE_MANAGER),
+            _case_manager(directory.people("community", "case-manager")[index]),
             *(_as_member(nurse, data.COMMUNITY_NURSE) for nurse in nurses[index::3]),
             *(
                 _as_member(gp, data.GP)
@@ -161,7 +162,8 @@ def add_care_teams(builder: BundleBuilder, directory: Directory) -> None:
             ),
         ]
         orgs = [directory.orgs["community"], directory.orgs["council"]]
-        directory.teams[team.key] = _add_team(builder, team.name, orgs, members)
+        served = [directory.orgs[key] for key in team.practices]
+        directory.teams[team.key] = _add_team(builder, team.name, orgs, members, served)
     ucr = [_as_member(nurse, data.COMMUNITY_NURSE) for nurse in nurses[2:]]
     directory.teams["ucr"] = _add_team(
         builder, "Urgent community response team", [directory.orgs["community"]], ucr
@@ -182,10 +184,29 @@ def _as_member(practitioner: Reference, spec: data.StaffSpec) -> Resource:
     return team_member(practitioner, spec.role_text, spec.role_code)
 
 
+def _case_manager(practitioner: Reference) -> Resource:
+    """A neighbourhood team's case manager: the caseload role and a capacity in weighted
+    points (services/caseload allocates by them)."""
+    member = _as_member(practitioner, data.CASE_MANAGER)
+    member["role"].append({"coding": [terms.coding(terms.CASELOAD_ROLE, terms.CASE_MANAGER)]})
+    member["extension"] = [{"url": terms.CASELOAD_CAPACITY_EXTENSION, "valueInteger": 40}]
+    return member
+
+
 def _add_team(
-    builder: BundleBuilder, name: str, orgs: list[Reference], members: list[Resource]
+    builder: BundleBuilder,
+    name: str,
+    orgs: list[Reference],
+    members: list[Resource],
+    serves: Sequence[Reference] = (),
 ) -> Reference:
-    return Reference(builder.add(care_team(name, orgs, members)), name)
+    team = care_team(name, orgs, members)
+    if serves:
+        team["extension"] = [
+            {"url": terms.SERVES_PRACTICE_EXTENSION, "valueReference": practice.ref()}
+            for practice in serves
+        ]
+    return Reference(builder.add(team), name)
 
 
 def team_member(practitioner: Reference, role_text: str, role_code: str = "nurse") -> Resource:

@@ -25,6 +25,11 @@ def questionnaire(name: str) -> str:
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
+# Encounters: the class (inpatient IMP, emergency EMER...), an emergency (priority EM) and
+# where an admission came from (admitSource emd: the emergency department).
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
+ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
 
 # --- Security labels ------------------------------------------------------------------------
 # Everything on the dynamic support register carries this label in meta.security: the gateway

@@ -37,11 +37,10 @@ from services.caseload.frailty import (
     coded_entry,
     electronic_frailty_index,
     risk_assessment,
+    risk_from_assessment,
+    urgent_care_is_high,
 )
 from services.caseload.urgent_care import (
-    ADMIT_SOURCE,
-    V3_ACT_CODE,
-    V3_ACT_PRIORITY,
     HighUse,
     UrgentCareUse,
     months_before,
@@ -50,7 +49,15 @@ from services.caseload.urgent_care import (
 from services.record.demo_care_data import ROUTINE_REASONS, URGENT_REASONS
 from services.record.demo_data import CONDITIONS
 from services.triage.gathering import facts_from
-from shared.fhir.terms import EFI_SCORE, FRAILTY_BAND, SNOMED, has_coding
+from shared.fhir.terms import (
+    ACT_CODE,
+    ACT_PRIORITY,
+    ADMIT_SOURCE,
+    EFI_SCORE,
+    FRAILTY_BAND,
+    SNOMED,
+    has_coding,
+)
 
 TABLE = load_deficits()
 CODED = [d for d in TABLE.deficits if d.codes]  # the 35 deficits evidenced by Conditions
@@ -332,12 +339,12 @@ def encounter(
         "resourceType": "Encounter",
         "id": name,
         "status": status,
-        "class": {"system": V3_ACT_CODE, "code": kind},
+        "class": {"system": ACT_CODE, "code": kind},
     }
     if start is not None:
         resource["period"] = {"start": start}
     if priority:
-        resource["priority"] = {"coding": [{"system": V3_ACT_PRIORITY, "code": priority}]}
+        resource["priority"] = {"coding": [{"system": ACT_PRIORITY, "code": priority}]}
     if admit_source:
         source = {"coding": [{"system": ADMIT_SOURCE, "code": admit_source}]}
         resource["hospitalization"] = {"admitSource": source}
@@ -484,9 +491,14 @@ def test_given_an_efi_and_urgent_care_then_the_risk_assessment_records_both() ->
     assert has_coding(resource["code"], SNOMED, EFI_SCORE)
     assert has_coding(resource["method"], EFI_DEFICIT_TABLE, TABLE.version)
     assert resource["occurrenceDateTime"] == "2026-11-15T09:30:00+00:00"
-    (prediction,) = resource["prediction"]
+    prediction, urgent_care = resource["prediction"]
     assert prediction["probabilityDecimal"] == 0.083
     assert has_coding(prediction["qualitativeRisk"], FRAILTY_BAND, "fit")
+    assert urgent_care_is_high(resource) and urgent_care["rationale"].endswith("high use")
+    back = risk_from_assessment("Patient/p1", resource, on_caseload=False)
+    assert back is not None and back.frailty is not None and back.urgent_care is not None
+    assert (back.frailty.band, back.frailty.fraction) == ("fit", frailty.fraction)
+    assert back.urgent_care.high_use and len(back.urgent_care.emergency_admissions) == 2
     assert [b["reference"] for b in resource["basis"]] == [
         "Condition/c2",
         "Condition/c1",
