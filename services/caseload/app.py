@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from services.caseload import casefinding, enrolment, rebalancing, views
+from services.caseload import careplans, casefinding, enrolment, mdt, rebalancing, views
 from services.caseload.alerts import Alerting
 from services.caseload.deficits import load_deficits
 from services.caseload.settings import CaseloadSettings
@@ -48,6 +48,12 @@ CAPABILITIES = {
                             "(clinical confirmation needed; the case manager is auto-allocated)",
                         },
                         {
+                            "name": "care-plan",
+                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/care-plan",
+                            "documentation": "Start the personalised care and support plan "
+                            "from what matters to the person, with a contingency plan",
+                        },
+                        {
                             "name": "leave",
                             "definition": "https://onestory.example.nhs.uk/OperationDefinition/leave",
                             "documentation": "Take a person off the caseload, with the reason",
@@ -61,6 +67,11 @@ CAPABILITIES = {
                             "name": "case-finding",
                             "definition": "https://onestory.example.nhs.uk/OperationDefinition/case-finding",
                             "documentation": "The team's candidates for the caseload, as a Group",
+                        },
+                        {
+                            "name": "mdt-review",
+                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/mdt-review",
+                            "documentation": "Record an MDT meeting: outcomes and actions",
                         },
                         {
                             "name": "rebalance",
@@ -110,6 +121,8 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$leave", ("POST",)),
             RouteDeclaration("/fhir/CareTeam/{id}/$case-finding", ("POST",)),
             RouteDeclaration("/fhir/CareTeam/{id}/$rebalance", ("POST",)),
+            RouteDeclaration("/fhir/CareTeam/{id}/$mdt-review", ("POST",)),
+            RouteDeclaration("/fhir/EpisodeOfCare/{id}/$care-plan", ("POST",)),
             RouteDeclaration("/caseload/case-finding", ("POST",), timeout_seconds=600.0),
             *(RouteDeclaration(view, ("GET",)) for view in VIEWS),
         ],
@@ -186,6 +199,24 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             now=clock(),
         )
         return negotiate(request).response(moves)
+
+    @app.post("/fhir/EpisodeOfCare/{episode_id}/$care-plan")
+    async def care_plan(episode_id: str, request: Request) -> Response:
+        require(request.state.principal, "CarePlan", "c")
+        require_content_type(request)
+        plan = await careplans.start_plan(
+            client, episode_id, await request.body(), clinician=_who(request), now=clock()
+        )
+        return negotiate(request).response(plan)
+
+    @app.post("/fhir/CareTeam/{team_id}/$mdt-review")
+    async def mdt_review(team_id: str, request: Request) -> Response:
+        require(request.state.principal, "Encounter", "c")
+        require_content_type(request)
+        written = await mdt.record_review(
+            client, team_id, await request.body(), clinician=_who(request), now=clock()
+        )
+        return negotiate(request).response(written)
 
     @app.post("/caseload/case-finding")
     async def run_case_finding(request: Request) -> JSONResponse:

@@ -110,6 +110,7 @@ def caseload_view(
         "recent_admissions_and_ed_visits": [
             _task(t) for t in alerts if now - _authored(t) <= RECENT
         ],
+        "to_discuss_at_mdt": _to_discuss(episodes, planned, alerts, now),
         "recent_discharges": [
             _task(t)
             for t in planned
@@ -142,6 +143,24 @@ async def _caseload(
         ],
     )
     return episodes, tasks
+
+
+def _to_discuss(
+    episodes: list[Resource], planned: list[Resource], alerts: list[Resource], now: datetime
+) -> list[Resource]:
+    """The MDT's list: people with severe frailty, a recent admission or ED visit, or an
+    overdue touchpoint, each with why."""
+    why: dict[str, list[str]] = {}
+    for episode in episodes:
+        if teams.band_of(episode) == "severe":
+            why.setdefault(episode["patient"]["reference"], []).append("severe frailty")
+    for alert in alerts:
+        if now - _authored(alert) <= RECENT:
+            why.setdefault(alert["for"]["reference"], []).append(str(alert.get("description")))
+    for task in planned:
+        if is_overdue(task, now):
+            why.setdefault(task["for"]["reference"], []).append("a touchpoint is overdue")
+    return [{"patient": patient, "why": reasons} for patient, reasons in sorted(why.items())]
 
 
 def _manager(manager: allocation.CaseManager, weights: Mapping[str, int]) -> Resource:
