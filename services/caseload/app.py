@@ -20,7 +20,7 @@ from services.caseload import careplans, casefinding, enrolment, mdt, rebalancin
 from services.caseload.alerts import Alerting
 from services.caseload.deficits import load_deficits
 from services.caseload.settings import CaseloadSettings
-from services.caseload.touchpoints import check_cadence
+from services.caseload.touchpoints import check_cadence, check_weights
 from shared.auth.dependency import require
 from shared.domain import DomainService, Wanted, only
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
@@ -105,6 +105,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
     try:
         table = load_deficits()
         check_cadence(settings.touchpoint_days)
+        check_weights(settings.caseload_weights)
     except ValueError as error:  # DeficitTableError included
         raise SystemExit(f"caseload will not start: {error}") from error
     service = DomainService(

@@ -39,6 +39,16 @@ def check_cadence(days: Mapping[str, int | None]) -> None:
             raise ValueError(f"touchpoint_days[{band!r}] must be a whole number of days or null")
 
 
+def check_weights(weights: Mapping[str, int]) -> None:
+    """Every band weighs a whole number of points, 1 or more."""
+    for band in FRAILTY_BANDS:
+        points = weights.get(band)
+        if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+            raise ValueError(
+                f"caseload_weights[{band!r}] must be a whole number of points, 1 or more"
+            )
+
+
 def next_touchpoint(
     episode: Resource, *, after: datetime, following: str, days: Mapping[str, int | None]
 ) -> Resource | None:

@@ -4,6 +4,8 @@ touchpoint planned; and leaving the caseload with a reason."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from tests.caseload.conftest import (
     make_team,
     older_person,
 )
+from tests.support.services import REPO
 
 Resource = dict[str, Any]
 
@@ -228,3 +231,53 @@ async def test_given_a_person_leaves_then_the_episode_ends_with_the_reason_and_t
     assert why["valueCoding"]["code"] == "moved"
     assert (await door.get(f"Task/{touchpoint['id']}")).json()["status"] == "cancelled"
     assert twice.status_code == 409
+
+
+async def test_given_someone_who_knew_the_person_then_they_are_chosen_over_more_room(
+    door: httpx.AsyncClient, neighbourhood: Neighbourhood
+) -> None:
+    team = await make_team(door, capacities=(10, 40))
+    person = await older_person(door, team)
+    await create(
+        door,
+        {
+            "resourceType": "EpisodeOfCare",
+            "status": "finished",
+            "patient": {"reference": f"Patient/{person}"},
+            "careManager": {"reference": team.managers[0]},
+            "period": {"start": "2025-01-10", "end": "2025-06-30"},
+        },
+    )
+
+    answer = await enrol(door, person, team, decision="Frail again after a winter of falls")
+
+    (episode,) = named(answer, "episode")
+    assert episode["careManager"]["reference"] == team.managers[0]
+    assert any("continuity" in reason for reason in named(answer, "allocation"))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fault"),
+    [
+        (
+            "ONESTORY_CASELOAD_WEIGHTS",
+            '{"severe": 0, "moderate": 2, "mild": 1, "fit": 1}',
+            "severe",
+        ),
+        ("ONESTORY_TOUCHPOINT_DAYS", '{"severe": 28}', "'fit'"),
+    ],
+)
+def test_given_settings_that_make_no_sense_then_caseload_refuses_to_start(
+    variable: str, value: str, fault: str
+) -> None:
+    started = subprocess.run(
+        [sys.executable, "-c", "from services.caseload.app import create_app; create_app()"],
+        cwd=REPO,
+        env={variable: value, "ONESTORY_ENVIRONMENT": "test", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert "caseload will not start" in started.stderr and fault in started.stderr
