@@ -172,13 +172,7 @@ async def _batch(client: FhirClient, patient_id: str, *, since: date) -> list[li
         f"Encounter?patient={patient_id}&date=ge{since.isoformat()}&_count=500",
         f"RiskAssessment?patient={patient_id}&{EFI_RISK[0]}={EFI_RISK[1]}&_sort=-date&_count=1",
     ]
-    entries = [{"request": {"method": "GET", "url": s}} for s in searches]
-    bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
-    answer = (await client.request("POST", "", body=bundle)).json()
-    return [
-        [e["resource"] for e in (entry.get("resource") or {}).get("entry", [])]
-        for entry in answer.get("entry", [])
-    ]
+    return await client.searches(searches)
 
 
 def _birth_date(patients: list[Resource]) -> date | None:

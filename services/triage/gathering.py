@@ -86,13 +86,7 @@ async def _batch(client: FhirClient, request_id: str, patient_id: str) -> list[l
         f"Encounter?patient={patient_id}&class=IMP&status=finished&_sort=-date&_count=1",
         f"RiskAssessment?patient={patient_id}&{EFI_RISK[0]}={EFI_RISK[1]}&_sort=-date&_count=1",
     ]
-    entries = [{"request": {"method": "GET", "url": s}} for s in searches]
-    bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
-    answer = (await client.request("POST", "", body=bundle)).json()
-    return [
-        [e["resource"] for e in (entry.get("resource") or {}).get("entry", [])]
-        for entry in answer.get("entry", [])
-    ]
+    return await client.searches(searches)
 
 
 def facts_from(

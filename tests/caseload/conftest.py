@@ -4,7 +4,6 @@ in front of both; and neighbourhood teams made for each test."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from shared.fhir import terms
 from tests.conftest import gateway_client
 from tests.support.fhir import patient, unique
-from tests.support.services import RunningService, behind_a_gateway
+from tests.support.services import RunningService, running_behind_a_gateway
 
 Resource = dict[str, Any]
 
@@ -38,31 +37,9 @@ class Neighbourhood:
 def neighbourhood(
     record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Neighbourhood]:
-    database = tmp_path_factory.mktemp("caseload-gateway") / "gateway.db"
-    caseload, gateway = behind_a_gateway(
-        "caseload", record, str(auth_dir), f"sqlite+aiosqlite:///{database}"
-    )
-    caseload.stdout = tmp_path_factory.mktemp("caseload") / "caseload.log"
-    caseload.start()
-    try:
-        gateway.start()
-        _wait_until_subscribed(caseload)
-    except RuntimeError:
-        caseload.stop()
-        raise
-    yield Neighbourhood(caseload, gateway)
-    gateway.stop()
-    caseload.stop()
-
-
-def _wait_until_subscribed(service: RunningService, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        health = httpx.get(f"http://127.0.0.1:{service.port}/health", timeout=2).json()
-        if health.get("subscribed"):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{service.name} did not subscribe to the record in time")
+    folder = tmp_path_factory.mktemp("caseload")
+    with running_behind_a_gateway("caseload", record, str(auth_dir), folder) as running:
+        yield Neighbourhood(*running)
 
 
 @pytest.fixture
@@ -147,22 +124,6 @@ async def older_person(
     """A person of 86 registered with the team's practice; their id."""
     person = patient(birth_date=birth_date, generalPractitioner=[{"reference": team.practice}])
     return str((await create(client, person))["id"])
-
-
-def condition(patient_id: str, code: str) -> Resource:
-    return {
-        "resourceType": "Condition",
-        "clinicalStatus": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                    "code": "active",
-                }
-            ]
-        },
-        "code": {"coding": [{"system": terms.SNOMED, "code": code}]},
-        "subject": {"reference": f"Patient/{patient_id}"},
-    }
 
 
 def frailty_scale(patient_id: str, score: int) -> Resource:

@@ -12,6 +12,7 @@ import pytest
 from shared.auth.devissuer import DevIssuer
 from tests.caseload.conftest import Neighbourhood, make_team, older_person
 from tests.conftest import gateway_client
+from tests.support.fhir import refused
 
 Resource = dict[str, Any]
 OPERATIONS = [
@@ -20,13 +21,6 @@ OPERATIONS = [
     "CareTeam/any/$rebalance",
     "CareTeam/any/$case-finding",
 ]
-
-
-def refused(answer: httpx.Response, status: int, text: str = "") -> None:
-    assert answer.status_code == status, answer.text
-    outcome = answer.json()
-    assert outcome["resourceType"] == "OperationOutcome"
-    assert text in outcome["issue"][0].get("diagnostics", ""), outcome
 
 
 @pytest.fixture

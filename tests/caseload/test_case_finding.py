@@ -10,13 +10,13 @@ from services.caseload.deficits import load_deficits
 from shared.fhir import terms
 from tests.caseload.conftest import (
     Neighbourhood,
-    condition,
     create,
     eventually,
     frailty_scale,
     make_team,
     older_person,
 )
+from tests.support.fhir import condition
 
 TABLE = load_deficits()
 ONE_CODE_PER_DEFICIT = [sorted(d.codes)[0] for d in TABLE.deficits if d.codes]
@@ -44,7 +44,7 @@ async def given_deficits(
     client: httpx.AsyncClient, patient_id: str, count: int
 ) -> dict[str, object]:
     for code in ONE_CODE_PER_DEFICIT[:count]:
-        await create(client, condition(patient_id, code))
+        await create(client, condition(patient_id, code=code))
 
     async def assessed() -> dict[str, object] | None:
         efi = await latest_efi(client, patient_id)
@@ -77,7 +77,7 @@ async def test_given_a_person_under_65_then_no_efi(
 ) -> None:
     team = await make_team(door)
     young = await older_person(door, team, birth_date="1990-05-05")
-    await create(door, condition(young, ONE_CODE_PER_DEFICIT[0]))
+    await create(door, condition(young, code=ONE_CODE_PER_DEFICIT[0]))
     older = await older_person(door, team)
     await given_deficits(door, older, 1)  # the subscription has caught up by now
 

@@ -88,3 +88,11 @@ def condition(
         "subject": {"reference": f"Patient/{patient_id}"},
         "onsetDateTime": onset,
     }
+
+
+def refused(answer: Any, status: int, text: str = "") -> None:
+    """The answer is an OperationOutcome with ``status`` whose first issue mentions ``text``."""
+    assert answer.status_code == status, answer.text
+    outcome = answer.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert text in outcome["issue"][0].get("diagnostics", ""), outcome

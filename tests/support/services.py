@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -133,8 +135,30 @@ def behind_a_gateway(
     return service, gateway
 
 
-def single_point_of_access(
-    record: RunningService, data_dir: str, gateway_database_url: str, **settings: str
-) -> tuple[RunningService, RunningService]:
-    """The triage service and a gateway in front of the record and it (not started)."""
-    return behind_a_gateway("triage", record, data_dir, gateway_database_url, **settings)
+@contextmanager
+def running_behind_a_gateway(
+    name: str, record: RunningService, data_dir: str, folder: Path, **settings: str
+) -> Iterator[tuple[RunningService, RunningService]]:
+    """A domain service and its gateway, started, subscribed to the record, stopped after."""
+    service, gateway = behind_a_gateway(
+        name, record, data_dir, f"sqlite+aiosqlite:///{folder / 'gateway.db'}", **settings
+    )
+    service.stdout = folder / f"{name}.log"
+    service.start()
+    try:
+        gateway.start()
+        wait_until_subscribed(service)
+        yield service, gateway
+    finally:
+        gateway.stop()
+        service.stop()
+
+
+def wait_until_subscribed(service: RunningService, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(f"http://127.0.0.1:{service.port}/health", timeout=2).json()
+        if health.get("subscribed"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not subscribe to the record in time")

@@ -3,7 +3,6 @@ gateway in front of both; and a small directory of services that are always open
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from shared.fhir import terms
 from tests.conftest import gateway_client
-from tests.support.services import RunningService, single_point_of_access
+from tests.support.services import RunningService, running_behind_a_gateway
 
 
 @dataclass
@@ -30,31 +29,9 @@ class Spa:
 def spa(
     record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Spa]:
-    database = tmp_path_factory.mktemp("spa-gateway") / "gateway.db"
-    triage, gateway = single_point_of_access(
-        record, str(auth_dir), f"sqlite+aiosqlite:///{database}"
-    )
-    triage.stdout = tmp_path_factory.mktemp("spa-triage") / "triage.log"
-    triage.start()
-    try:
-        gateway.start()
-        _wait_until_subscribed(triage)
-    except RuntimeError:
-        triage.stop()
-        raise
-    yield Spa(triage, gateway)
-    gateway.stop()
-    triage.stop()
-
-
-def _wait_until_subscribed(triage: RunningService, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        health = httpx.get(f"http://127.0.0.1:{triage.port}/health", timeout=2).json()
-        if health.get("subscribed"):
-            return
-        time.sleep(0.1)
-    raise RuntimeError("triage did not subscribe to the record in time")
+    folder = tmp_path_factory.mktemp("spa")
+    with running_behind_a_gateway("triage", record, str(auth_dir), folder) as running:
+        yield Spa(*running)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from services.triage.reporting import MEASURE_ID
 from shared.auth.devissuer import DevIssuer
 from tests.conftest import gateway_client
+from tests.support.fhir import refused
 from tests.triage.conftest import Spa
 from tests.triage.referrals import message, refer, referral_bundle, routings
 
@@ -21,13 +22,6 @@ EVALUATE = f"Measure/{MEASURE_ID}/$evaluate-measure"
 
 def triage_parameters(*parameters: Resource) -> Resource:
     return {"resourceType": "Parameters", "parameter": list(parameters)}
-
-
-def refused(answer: httpx.Response, status: int, text: str = "") -> None:
-    assert answer.status_code == status, answer.text
-    outcome = answer.json()
-    assert outcome["resourceType"] == "OperationOutcome"
-    assert text in outcome["issue"][0].get("diagnostics", ""), outcome
 
 
 @pytest.fixture
