@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from opentelemetry import metrics
+
 from services.caseload import casefinding, touchpoints
 from services.caseload.deficits import DeficitTable
 from services.caseload.teams import is_caseload_episode
@@ -26,6 +28,10 @@ from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 HOSPITAL = frozenset({"IMP", "ACUTE", "NONAC"})
+_meter = metrics.get_meter("onestory.caseload")
+_tasks_made = _meter.create_counter(
+    "onestory.caseload.tasks", description="Alerts and touchpoints made on notifications"
+)
 STILL_THERE = frozenset({"planned", "arrived", "triaged", "in-progress", "onleave"})
 
 
@@ -96,7 +102,11 @@ class Alerting:
 
     async def _make_once(self, tasks: list[Resource]) -> None:
         entries = [created_once(task, f"urn:uuid:task-{n}") for n, task in enumerate(tasks)]
-        await self.client.transaction(entries)
+        answer = await self.client.transaction(entries)
+        for task, made in zip(tasks, answer.get("entry") or [], strict=False):
+            if str((made.get("response") or {}).get("status", "")).startswith("201"):
+                kind = task["code"]["coding"][0]["code"]
+                _tasks_made.add(1, {"kind": kind})
 
 
 def _ended(stay: Resource) -> bool:

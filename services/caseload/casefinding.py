@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from opentelemetry import metrics
+
 from services.caseload.deficits import DeficitTable
 from services.caseload.frailty import (
     Candidate,
@@ -43,6 +45,9 @@ Clock = Callable[[], datetime]
 CANDIDATES_ID = f"{BASE}/Id/case-finding-list"
 CASE_FINDING = code_system("case-finding")
 _ACTIVE_MEDICINES = "active,intended,on-hold"
+_assessed = metrics.get_meter("onestory.caseload").create_counter(
+    "onestory.caseload.efi", description="eFI assessments, by outcome (written or unchanged)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +81,10 @@ async def assess(
     reference = f"Patient/{patient_id}"
     assessment = risk_assessment(reference, frailty, use, now=now)
     if latest and _same(latest[0], assessment):
+        _assessed.add(1, {"outcome": "unchanged"})
         return Assessed(reference, frailty, use, latest[0], written=False)
     stored = await client.create(assessment)
+    _assessed.add(1, {"outcome": "written", "band": frailty.band})
     return Assessed(reference, frailty, use, stored, written=True)
 
 
