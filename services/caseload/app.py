@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -256,7 +256,7 @@ def seconds_until(hour: int, now: datetime) -> float:
     target = local.replace(hour=hour, minute=0, second=0, microsecond=0)
     if target <= local:
         target = (target + timedelta(days=1)).replace(hour=hour)
-    return (target - local).total_seconds()
+    return (target.astimezone(UTC) - now.astimezone(UTC)).total_seconds()  # across a clock change
 
 
 def _notification_route(app: FastAPI, service: DomainService, path: str, handle: Notified) -> None:

@@ -116,3 +116,18 @@ async def test_given_candidates_then_a_group_most_at_risk_first_without_those_en
     assert "Severe frailty" in group["member"][0]["entity"]["display"]
     again = (await door.post(f"{team.reference}/$case-finding")).json()
     assert again["id"] == group["id"]  # one list per team, kept up to date
+
+
+async def test_given_the_nightly_batch_then_everyone_over_65_is_assessed_and_nothing_rewritten(
+    door: httpx.AsyncClient, neighbourhood: Neighbourhood
+) -> None:
+    team = await make_team(door)
+    person = await older_person(door, team)
+    before = await given_deficits(door, person, 5)
+
+    answer = await door.post(neighbourhood.view("case-finding"))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["assessed"] >= 1
+    after = await latest_efi(door, person)
+    assert after is not None and after["id"] == before["id"]  # unchanged: nothing new written
