@@ -16,6 +16,7 @@ class GatewaySettings(Settings):
             "record": "http://127.0.0.1:8081",
             "triage": "http://127.0.0.1:8082",
             "caseload": "http://127.0.0.1:8083",
+            "discharge": "http://127.0.0.1:8084",
         }
     )
     # The gateway's own operational database (idempotent responses, audit queue).

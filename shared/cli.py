@@ -32,6 +32,7 @@ SERVICES = (
     Service("record", "services.record.app:create_app", 8081),
     Service("triage", "services.triage.app:create_app", 8082),
     Service("caseload", "services.caseload.app:create_app", 8083),
+    Service("discharge", "services.discharge.app:create_app", 8084),
     Service("gateway", "gateway.app:create_app", 8080),
 )
 GATEWAY_DATABASE = "gateway.app:gateway_database"

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
 from shared.errors import FhirError, bad_request
+from shared.fhir.dates import stamp
 from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
 from shared.http.correlation import CorrelationId
@@ -194,6 +195,31 @@ class DomainService:
                 raise bad_request('Send {"offset_seconds": N}')
             self.clock.offset = timedelta(seconds=float(offset))
             return JSONResponse({"now": self.clock().isoformat()})
+
+
+def provenance(by: str, why: list[str], now: datetime, application: str) -> dict[str, Any]:
+    """A Provenance for a decision made through a domain service: who decided (the caller,
+    by their FHIR user, else their name), the service as the application, and why."""
+    participant = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+    who = {"reference": by} if by.startswith("Practitioner/") else {"display": by}
+    return {
+        "resourceType": "Provenance",
+        "recorded": stamp(now),
+        "agent": [
+            {"type": {"coding": [{"system": participant, "code": "author"}]}, "who": who},
+            {
+                "type": {"coding": [{"system": participant, "code": "assembler"}]},
+                "who": {"display": f"application {application}"},
+            },
+        ],
+        "reason": [{"text": text} for text in why],
+    }
+
+
+def decided_by(request: Request) -> str:
+    """Who is deciding: the caller's FHIR user (Practitioner/...), else the token's subject."""
+    principal = request.state.principal
+    return str(principal.fhir_user or principal.subject)
 
 
 def only(request: Request, *names: str) -> None:

@@ -22,7 +22,7 @@ from services.caseload.deficits import load_deficits
 from services.caseload.settings import CaseloadSettings
 from services.caseload.touchpoints import check_cadence, check_weights
 from shared.auth.dependency import require
-from shared.domain import DomainService, Wanted, only
+from shared.domain import DomainService, Wanted, decided_by, only
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
@@ -166,7 +166,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         require(request.state.principal, "EpisodeOfCare", "c")
         require_content_type(request)
         answer = await enrolment.enrol(
-            client, await request.body(), clinician=_who(request), policy=policy, now=clock()
+            client, await request.body(), clinician=decided_by(request), policy=policy, now=clock()
         )
         return negotiate(request).response(answer)
 
@@ -175,7 +175,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         require(request.state.principal, "EpisodeOfCare", "u")
         require_content_type(request)
         episode = await enrolment.leave(
-            client, episode_id, await request.body(), clinician=_who(request), now=clock()
+            client, episode_id, await request.body(), clinician=decided_by(request), now=clock()
         )
         return negotiate(request).response(episode)
 
@@ -195,7 +195,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
             client,
             team_id,
             await request.body(),
-            clinician=_who(request),
+            clinician=decided_by(request),
             weights=settings.caseload_weights,
             now=clock(),
         )
@@ -206,7 +206,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         require(request.state.principal, "CarePlan", "c")
         require_content_type(request)
         plan = await careplans.start_plan(
-            client, episode_id, await request.body(), clinician=_who(request), now=clock()
+            client, episode_id, await request.body(), clinician=decided_by(request), now=clock()
         )
         return negotiate(request).response(plan)
 
@@ -215,7 +215,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         require(request.state.principal, "Encounter", "c")
         require_content_type(request)
         written = await mdt.record_review(
-            client, team_id, await request.body(), clinician=_who(request), now=clock()
+            client, team_id, await request.body(), clinician=decided_by(request), now=clock()
         )
         return negotiate(request).response(written)
 
@@ -266,9 +266,3 @@ def _notification_route(app: FastAPI, service: DomainService, path: str, handle:
         if focus:
             await handle(focus.split("/")[1], now=service.clock())
         return Response(status_code=200)
-
-
-def _who(request: Request) -> str:
-    """Who is deciding: the caller's FHIR user, else the token's subject."""
-    principal = request.state.principal
-    return str(principal.fhir_user or principal.subject)

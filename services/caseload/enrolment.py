@@ -19,6 +19,7 @@ from typing import Any
 from services.caseload import allocation, teams
 from services.caseload.touchpoints import is_open, next_touchpoint
 from services.caseload.views import with_member_names
+from shared.domain import provenance
 from shared.errors import FhirError, unprocessable
 from shared.fhir.dates import stamp
 from shared.fhir.entries import created_at, guarded_put, location, new_id, unversioned
@@ -48,6 +49,7 @@ ENROL_TAKES = {
     "overrideReason": "String",
 }
 LEAVE_TAKES = {"reason": "Code", "note": "String"}
+APPLICATION = "onestory-caseload"
 NEEDS_CONFIRMATION = (
     "Enrolment needs a clinician's confirmation: a Clinical Frailty Scale Observation of the "
     "person (confirmation) or a decision with its reason (decision). The eFI alone never "
@@ -81,7 +83,9 @@ async def enrol(
     if touchpoint is not None:
         entries.append(created_at({**touchpoint, "id": new_id()}))
     why = [*chosen.reasons, f"Confirmed by: {confirmed_by}"]
-    answer = await client.transaction(entries, provenance=provenance(clinician, why, now))
+    answer = await client.transaction(
+        entries, provenance=provenance(clinician, why, now, APPLICATION)
+    )
     stored = [await client.read(location(entry)) for entry in answer["entry"]]
     return _answer(stored, chosen)
 
@@ -110,7 +114,7 @@ async def leave(
         f"Left the caseload: {LEAVING_REASONS[reason]}",
         *([asked["note"]] if asked.get("note") else []),
     ]
-    await client.transaction(entries, provenance=provenance(clinician, why, now))
+    await client.transaction(entries, provenance=provenance(clinician, why, now, APPLICATION))
     return await client.read(f"EpisodeOfCare/{episode_id}")
 
 
@@ -307,24 +311,6 @@ def _cancelled(task: Resource, why: str) -> Resource:
     cancelled["status"] = "cancelled"
     cancelled["statusReason"] = {"text": f"Left the caseload: {why}"}
     return cancelled
-
-
-def provenance(clinician: str, why: list[str], now: datetime) -> Resource:
-    """Who decided (the clinician or lead calling), through this service, and why."""
-    participant = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
-    who = {"reference": clinician} if "/" in clinician else {"display": clinician}
-    return {
-        "resourceType": "Provenance",
-        "recorded": stamp(now),
-        "agent": [
-            {"type": {"coding": [{"system": participant, "code": "author"}]}, "who": who},
-            {
-                "type": {"coding": [{"system": participant, "code": "assembler"}]},
-                "who": {"display": "application onestory-caseload"},
-            },
-        ],
-        "reason": [{"text": text} for text in why],
-    }
 
 
 def _answer(stored: list[Resource], chosen: allocation.Allocation) -> Resource:

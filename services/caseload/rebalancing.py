@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from services.caseload import allocation, teams
-from services.caseload.enrolment import provenance
+from services.caseload.enrolment import APPLICATION
 from services.caseload.touchpoints import is_open
 from services.caseload.views import team_caseload
+from shared.domain import provenance
 from shared.errors import unprocessable
 from shared.fhir.entries import guarded_put, unversioned
 from shared.fhir.parameters import read_parameters, required
@@ -52,7 +53,7 @@ async def rebalance(
     entries = _entries(moves, theirs, tasks)
     why = [f"{reason}: {m.patient} to {m.to_case_manager}. {' '.join(m.reasons)}" for m in moves]
     if entries:
-        await client.transaction(entries, provenance=provenance(clinician, why, now))
+        await client.transaction(entries, provenance=provenance(clinician, why, now, APPLICATION))
     return {"resourceType": "Parameters", "parameter": [_move(m) for m in moves]}
 
 

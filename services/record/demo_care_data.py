@@ -23,8 +23,6 @@ AMBULANCE_TRUST_NAME = "South Central Ambulance Service NHS Foundation Trust"
 AMBULANCE_TRUST_ODS = "RYE"
 
 # LOINC answer code for a care team that coordinates care over time.
-LONGITUDINAL_CARE_TEAM = ("LA28865-6", "Longitudinal care-coordination focused care team")
-CARE_TEAM_CATEGORY = "http://loinc.org"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from services.record import demo_care_data as care
 from services.record import demo_data as data
-from services.record.demo_builder import BundleBuilder, Directory, Reference, Resource, concept
+from services.record.demo_builder import BundleBuilder, Directory, Reference, Resource
 from shared.fhir import terms
 
 
@@ -217,11 +217,10 @@ def team_member(practitioner: Reference, role_text: str, role_code: str = "nurse
 
 def care_team(name: str, orgs: list[Reference], members: list[Resource]) -> Resource:
     """An active CareTeam that coordinates care over time."""
-    code, display = care.LONGITUDINAL_CARE_TEAM
     return {
         "resourceType": "CareTeam",
         "status": "active",
-        "category": [concept(care.CARE_TEAM_CATEGORY, code, display)],
+        "category": [{"coding": [terms.CARE_COORDINATION_TEAM]}],
         "name": name,
         "participant": members,
         "managingOrganization": [org.ref() for org in orgs],

@@ -66,6 +66,29 @@ D2A_STATES = {
     "closed": "Closed",
 }
 
+# The discharge ready date (no longer meets the criteria to reside) on the D2A episode, the
+# journey's history (each state with when and who) and the delays with their coded reasons.
+DISCHARGE_READY_EXTENSION = structure_definition("discharge-ready-date")  # valueDateTime
+D2A_HISTORY_EXTENSION = structure_definition("d2a-history")  # state, at, by (complex)
+D2A_DELAY_EXTENSION = structure_definition("d2a-delay")  # reason, start, end (complex)
+CRITERIA_TO_RESIDE = {"system": code_system("d2a-observation"), "code": "meets-criteria-to-reside"}
+D2A_DELAY_REASON = code_system("d2a-delay-reason")
+D2A_DELAY_REASONS = {
+    "care-package": "Awaiting a package of care at home",
+    "care-home": "Awaiting a care home placement",
+    "community-bed": "Awaiting a community bed",
+    "equipment": "Awaiting equipment or adaptations",
+    "assessment": "Awaiting an assessment",
+    "patient-family-choice": "Patient or family choice",
+    "housing": "Awaiting housing",
+    "transport": "Awaiting transport",
+    "medicines": "Awaiting medicines to take home",
+    "safeguarding": "Safeguarding concerns",
+    "funding": "Awaiting a funding decision",
+    "legal": "Mental capacity or legal process",
+}
+D2A_ASSESSMENT_TASK = "d2a-assessment"  # the assessment after discharge (TASK_CODE)
+
 # The DSR rating, as the outcome of the register's RiskAssessment.
 RAG_RATING = code_system("dsr-rag-rating")
 DSR_RISK_ASSESSMENT = {"system": code_system("risk-assessment"), "code": "dsr-rag-rating"}
@@ -112,6 +135,14 @@ LEAVING_REASONS = {
 }
 TOUCHPOINT_TASK = "touchpoint"  # a planned contact by the case manager (TASK_CODE)
 ADMISSION_ALERT_TASK = "admission-alert"  # a person on the caseload was admitted or in ED
+
+# An organisation's team that coordinates care over time (a neighbourhood team, the discharge
+# hub): CareTeam.category, with no subject.
+CARE_COORDINATION_TEAM = {
+    "system": LOINC,
+    "code": "LA28865-6",
+    "display": "Longitudinal care-coordination focused care team",
+}
 
 # Triage of a referral at the single point of access: the Task whose focus is the referral.
 TASK_CODE = code_system("task-code")

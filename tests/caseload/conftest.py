@@ -103,6 +103,7 @@ async def make_team(
         {
             "resourceType": "CareTeam",
             "status": "active",
+            "category": [{"coding": [terms.CARE_COORDINATION_TEAM]}],
             "name": unique("Neighbourhood team "),
             "extension": [
                 {
