@@ -6,6 +6,7 @@ weeks), assessed and closed; and the board showing each step."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from shared.fhir import terms
 from shared.fhir.dates import instant
 from tests.discharge.conftest import DischargeHub, ago, in_hospital, parameters
+from tests.support.receiving import Receiver
 
 Resource = dict[str, Any]
 
@@ -179,3 +181,36 @@ async def test_given_four_weeks_pass_then_the_assessment_is_overdue_on_the_board
 
     assert f"Task/{assessment['id']}" in {a["task"] for a in board["assessments_overdue"]}
     assert f"Task/{assessment['id']}" not in {a["task"] for a in board["assessments_due"]}
+
+
+async def test_given_a_subscriber_to_the_persons_news_then_the_discharge_reaches_it(
+    desk: httpx.AsyncClient, hub: DischargeHub, tmp_path: Path
+) -> None:
+    stay = await in_hospital(desk)
+    practice_system = Receiver(tmp_path).start()
+    try:
+        created = await desk.post(
+            "Subscription",
+            json={
+                "resourceType": "Subscription",
+                "status": "requested",
+                "reason": "The GP practice hears of its patients' discharges",
+                "criteria": f"Communication?subject={stay.patient}",
+                "channel": {
+                    "type": "rest-hook",
+                    "endpoint": practice_system.endpoint,
+                    "payload": "application/fhir+json",
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        episode = await identified(desk, stay.spell["id"], ago(days=1))
+        episode = await moved(desk, episode, "pathway-proposed", ("pathway", "Code", "1"))
+        episode = await moved(desk, episode, "pathway-agreed")
+        await moved(desk, episode, "discharged")
+
+        (event,) = await practice_system.wait_for(created.json()["id"], 1)
+    finally:
+        practice_system.stop()
+
+    assert event.focus is not None and event.focus.startswith("Communication/")
