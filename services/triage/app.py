@@ -20,6 +20,7 @@ from services.triage.triaging import Triage
 from shared.auth.dependency import require
 from shared.domain import DomainService, every, only
 from shared.errors import bad_request
+from shared.fhir.measures import period_of
 from shared.fhir.parameters import read_parameters
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
@@ -110,7 +111,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
         await every(60.0, escalate, service.log, "check the response clock")
 
     async def ensure_measure() -> None:
-        await reporting.ensure_measure(client)
+        await reporting.MEASURE.ensure(client)
 
     service.background.append(watch_the_clock)
     service.on_subscribed.append(ensure_measure)
@@ -185,7 +186,7 @@ def create_app(settings: TriageSettings | None = None) -> FastAPI:
 def _period(request: Request, start: str, end: str, *optional: str) -> tuple[date, date]:
     """The period a report is asked for."""
     only(request, start, end, *optional)
-    return reporting.period_of(dict(request.query_params), start_name=start, end_name=end)
+    return period_of(request.query_params, start_name=start, end_name=end)
 
 
 def _triage_parameters(body: bytes) -> tuple[str | None, str | None]:

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.triage.reporting import MEASURE_ID, MEASURE_URL
+from services.triage.reporting import MEASURE
 from tests.triage.conftest import Spa
 from tests.triage.referrals import refer, referral_bundle, routings
 
 LONDON = ZoneInfo("Europe/London")
+MEASURE_ID, MEASURE_URL = MEASURE.id, MEASURE.url
 
 
 def _days() -> dict[str, str]:

@@ -13,6 +13,7 @@ from services.triage.figures import spa_figures
 from services.triage.routing import RECEIVED_EXTENSION, STATUSES, TRIAGE_STATUS, stamp
 from shared.errors import FhirError
 from shared.fhir import terms
+from shared.fhir.measures import period_of
 from shared.fhir.validation import validate
 
 Resource = dict[str, Any]
@@ -145,7 +146,7 @@ def test_given_figures_then_the_measure_report_is_valid_fhir_and_carries_every_f
     )
 
     validate(report)
-    validate(reporting.measure())
+    validate(reporting.MEASURE.measure())
     groups = {g["code"]["coding"][0]["code"]: g for g in report["group"]}
     assert set(groups) == set(reporting.FIGURES)
     ucr = groups["ucr-2-hour-response"]
@@ -153,7 +154,7 @@ def test_given_figures_then_the_measure_report_is_valid_fhir_and_carries_every_f
     assert ucr["measureScore"]["value"] == pytest.approx(0.3333)
     channels = groups["referrals"]["stratifier"][0]["stratum"]
     assert {s["value"]["text"]: s["population"][0]["count"] for s in channels}["111"] == 2
-    assert report["measure"] == f"{reporting.MEASURE_URL}|{reporting.MEASURE_VERSION}"
+    assert report["measure"] == f"{reporting.MEASURE.url}|{reporting.MEASURE.version}"
 
 
 def test_given_figures_then_the_json_says_whether_the_standard_was_met() -> None:
@@ -182,6 +183,6 @@ def test_given_figures_then_the_json_says_whether_the_standard_was_met() -> None
 )
 def test_given_a_bad_period_then_400_naming_the_fault(params: dict[str, str], fault: str) -> None:
     with pytest.raises(FhirError) as refused:
-        reporting.period_of(params, start_name="start", end_name="end")
+        period_of(params, start_name="start", end_name="end")
 
     assert refused.value.status == 400 and fault in refused.value.diagnostics
