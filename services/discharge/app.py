@@ -3,17 +3,24 @@ it reads and writes goes through the gateway with its own credentials."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from starlette.responses import JSONResponse, Response
+from datetime import date
+from typing import Any
 
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from services.discharge import reporting
 from services.discharge.board import FILTERS, board, read_filters
 from services.discharge.episodes import Hub
 from services.discharge.settings import DischargeSettings
 from shared.auth.dependency import require
 from shared.domain import DomainService, decided_by, only
+from shared.errors import FhirError, bad_request
+from shared.fhir.measures import period_of
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
+REPORTS = ("sitrep/daily", "sitrep/weekly", "figures")
 OPERATIONS = {
     "d2a-transition": "Move the journey on (409 with the states that may follow)",
     "criteria-to-reside": "Record whether the person meets the criteria to reside",
@@ -69,10 +76,21 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
                 for name in OPERATIONS
             ),
             RouteDeclaration("/discharge/board", ("GET",)),
+            *(RouteDeclaration(f"/discharge/{view}", ("GET",)) for view in REPORTS),
+            *(
+                RouteDeclaration(f"/fhir/Measure/{measure.id}/$evaluate-measure", ("GET",))
+                for measure in reporting.MEASURES
+            ),
         ],
     )
     hub = Hub(service.client, settings.assessment_days)
-    clock = service.clock
+    clock, client = service.clock, service.client
+
+    async def ensure_measures() -> None:
+        for measure in reporting.MEASURES:
+            await measure.ensure(client)
+
+    service.on_subscribed.append(ensure_measures)
     app = service.app()
 
     @app.post("/fhir/EpisodeOfCare/$d2a-identify")
@@ -115,4 +133,66 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         filters = read_filters(request.query_params)
         return JSONResponse(await board(service.client, filters=filters, now=clock()))
 
+    @app.get("/discharge/sitrep/daily")
+    async def daily(request: Request) -> Response:
+        require(request.state.principal, "EpisodeOfCare", "s")
+        only(request, "date")
+        found = reporting.daily_json(await reporting.daily(client, _day(request)))
+        return _rendered(request, found)
+
+    @app.get("/discharge/sitrep/weekly")
+    async def weekly(request: Request) -> Response:
+        require(request.state.principal, "EpisodeOfCare", "s")
+        only(request, "date")
+        found = reporting.weekly_json(await reporting.weekly(client, _day(request)))
+        return _rendered(request, found)
+
+    @app.get("/discharge/figures")
+    async def period(request: Request) -> Response:
+        require(request.state.principal, "EpisodeOfCare", "s")
+        only(request, "start", "end")
+        first, last = period_of(request.query_params, start_name="start", end_name="end")
+        found = await reporting.period_figures(client, first, last)
+        return _rendered(request, reporting.figures_json(found, first, last))
+
+    @app.get("/fhir/Measure/{measure_id}/$evaluate-measure")
+    async def evaluate(measure_id: str, request: Request) -> Response:
+        require(request.state.principal, "MeasureReport", "r")
+        only(request, "periodStart", "periodEnd", "reportType")
+        if request.query_params.get("reportType", "population") != "population":
+            raise bad_request("These Measures report on the population only")
+        first, last = period_of(
+            request.query_params, start_name="periodStart", end_name="periodEnd"
+        )
+        if measure_id == reporting.DAILY.id:
+            report = reporting.daily_report(await reporting.daily(client, last), clock())
+        elif measure_id == reporting.WEEKLY.id:
+            report = reporting.weekly_report(await reporting.weekly(client, last), clock())
+        elif measure_id == reporting.PERIOD.id:
+            found = await reporting.period_figures(client, first, last)
+            report = reporting.figures_report(found, first, last, clock())
+        else:
+            raise FhirError(
+                404, f"Measure/{measure_id} is not the discharge hub's", code="not-found"
+            )
+        return negotiate(request).response(report)
+
     return service.finish(app)
+
+
+def _day(request: Request) -> date:
+    """The day a situation report is for (YYYY-MM-DD, required)."""
+    first, _ = period_of(
+        {"date": request.query_params.get("date", ""), "to": request.query_params.get("date", "")},
+        start_name="date",
+        end_name="to",
+    )
+    return first
+
+
+def _rendered(request: Request, found: dict[str, Any]) -> Response:
+    """JSON, or CSV for ``_format=csv`` (or Accept: text/csv)."""
+    wanted = request.query_params.get("_format") or request.headers.get("accept", "")
+    if "csv" in wanted:
+        return PlainTextResponse(reporting.as_csv(found), media_type="text/csv")
+    return JSONResponse(found)

@@ -39,6 +39,15 @@ from shared.fhir.terms import (
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
+DISCHARGE_DISPOSITION = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+DESTINATIONS = ("home", "alt-home", "other-hcf", "hosp", "long", "rehab", "snf", "psy", "oth")
+TRANSITION_TAKES = {
+    "state": "Code",
+    "pathway": "Code",
+    "reason": "String",
+    "at": "DateTime",
+    "destination": "Code",
+}
 IN_HOSPITAL = frozenset({"planned", "arrived", "triaged", "in-progress", "onleave"})
 NOTIFICATION = "http://terminology.hl7.org/CodeSystem/communication-category"
 
@@ -126,9 +135,14 @@ class Hub:
         asked = read_parameters(
             body,
             "$d2a-transition",
-            {"state": "Code", "pathway": "Code", "reason": "String", "at": "DateTime"},
+            TRANSITION_TAKES,
         )
         to = required(asked, "state", "the state to move to")
+        destination = asked.get("destination")
+        if destination is not None and (to != "discharged" or destination not in DESTINATIONS):
+            raise unprocessable(
+                "destination goes with state discharged, as one of " + ", ".join(DESTINATIONS)
+            )
         at = _instant(asked["at"]) if asked.get("at") else now
         if at > now:
             raise unprocessable(f"{stamp(at)} is in the future: record what has happened")
@@ -144,25 +158,26 @@ class Hub:
                 str(refused),
                 code="business-rule" if refused.status == 409 else "invalid",
             ) from refused
-        entries = [guarded_put(moved, episode), *await self._consequences(episode, moved, move)]
+        consequences = await self._consequences(moved, move, destination)
+        entries = [guarded_put(moved, episode), *consequences]
         return await self._write(entries, by, now, asked.get("reason") or f"Now {to}")
 
     # --- What a transition brings with it --------------------------------------------------------
 
     async def _consequences(
-        self, before: Resource, after: Resource, move: journey.Move
+        self, after: Resource, move: journey.Move, destination: str | None
     ) -> list[Resource]:
         if move.to == "discharged":
-            return await self._discharged(after, move.at)
+            return await self._discharged(after, move.at, destination)
         if move.to in ("assessment-in-progress", "assessment-complete"):
-            status = "in-progress" if move.to == "assessment-in-progress" else "completed"
             return [
-                guarded_put({**unversioned(t), "status": status}, t)
-                for t in await self._assessments(after)
+                guarded_put(_assessment_moved(t, move), t) for t in await self._assessments(after)
             ]
         return []
 
-    async def _discharged(self, episode: Resource, at: datetime) -> list[Resource]:
+    async def _discharged(
+        self, episode: Resource, at: datetime, destination: str | None
+    ) -> list[Resource]:
         spell = await self._spell_of(episode)
         admitted = ((spell or {}).get("period") or {}).get("start")
         if admitted and at < instant(str(admitted)):
@@ -174,6 +189,10 @@ class Hub:
                 "status": "finished",
                 "period": {**spell.get("period", {}), "end": stamp(at)},
             }
+            if destination is not None:
+                disposition = {"coding": [coding(DISCHARGE_DISPOSITION, destination)]}
+                stay = {**(spell.get("hospitalization") or {}), "dischargeDisposition": disposition}
+                ended["hospitalization"] = stay
             entries.append(guarded_put(ended, spell))
         patient = await self.client.read(episode["patient"]["reference"])
         team = await self._neighbourhood_team(patient)
@@ -328,6 +347,20 @@ def _assessment(episode: Resource, team: Resource | None, at: datetime, days: in
     if team is not None:
         task["owner"] = {"reference": f"CareTeam/{team['id']}", "display": team.get("name")}
     return task
+
+
+def _assessment_moved(task: Resource, move: journey.Move) -> Resource:
+    """The assessment Task as the journey moves: started, then done (its execution period
+    says when, so overdue assessments can be counted at any date)."""
+    moved = unversioned(task)
+    period = dict(task.get("executionPeriod") or {})
+    if move.to == "assessment-in-progress":
+        moved["status"], period["start"] = "in-progress", stamp(move.at)
+    else:
+        moved["status"], period["end"] = "completed", stamp(move.at)
+        period.setdefault("start", stamp(move.at))
+    moved["executionPeriod"] = period
+    return moved
 
 
 def _notice(
