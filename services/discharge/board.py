@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from services.discharge import delays, journey
+from services.discharge import delays, journey, readiness
 from shared.errors import bad_request
 from shared.fhir.dates import instant, stamp
 from shared.fhir.terms import (
@@ -97,6 +97,7 @@ def board_view(
 
 def _row(episode: Resource, spell: Resource | None, now: datetime) -> Resource:
     ready = journey.ready_date(episode)
+    checked = readiness.last_checked(episode)
     delay = delays.current_delay(episode)
     allowed = journey.allowed_after(episode)
     return {
@@ -108,6 +109,8 @@ def _row(episode: Resource, spell: Resource | None, now: datetime) -> Resource:
         "discharge_ready_date": stamp(ready) if ready else None,
         "days_since_ready": round((now - ready).total_seconds() / 86400, 1) if ready else None,
         "delay": delay.reason if delay else None,
+        "criteria_checked": stamp(checked) if checked else None,
+        "recheck_due": checked is None or (now - checked).total_seconds() >= 86400,
         "delay_days_by_reason": delays.days_by_reason(episode, until=now),
         "next": list(allowed),
     }

@@ -69,7 +69,7 @@ class Hub:
         if asked.get("readyDate"):
             ready = _instant(asked["readyDate"])
             observation = _determined(episode, spell, meets=False, at=ready, now=now)
-            episode["extension"] = readiness.with_ready_date(episode, ready)
+            episode["extension"] = readiness.with_ready_date(episode, ready, checked=ready)
             entries.append(created_at(observation))
         linked = {
             **unversioned(spell),
@@ -98,7 +98,7 @@ class Hub:
         observation = _determined(episode, spell, meets=meets, at=at, now=now)
         updated = {
             **unversioned(episode),
-            "extension": readiness.with_ready_date(episode, None if meets else at),
+            "extension": readiness.with_ready_date(episode, None if meets else at, checked=at),
         }
         why = (
             "Meets the criteria to reside again"

@@ -13,7 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from shared.fhir.dates import instant, stamp
-from shared.fhir.terms import CRITERIA_TO_RESIDE, DISCHARGE_READY_EXTENSION
+from shared.fhir.terms import (
+    CRITERIA_CHECKED_EXTENSION,
+    CRITERIA_TO_RESIDE,
+    DISCHARGE_READY_EXTENSION,
+)
 
 Resource = dict[str, Any]
 
@@ -45,9 +49,23 @@ def determination(
     return observation
 
 
-def with_ready_date(episode: Resource, ready: datetime | None) -> list[Resource]:
-    """The episode's extensions with the discharge ready date set (or cleared: None)."""
-    kept = [e for e in episode.get("extension") or [] if e.get("url") != DISCHARGE_READY_EXTENSION]
-    if ready is None:
-        return kept
-    return [*kept, {"url": DISCHARGE_READY_EXTENSION, "valueDateTime": stamp(ready)}]
+def with_ready_date(
+    episode: Resource, ready: datetime | None, *, checked: datetime | None = None
+) -> list[Resource]:
+    """The episode's extensions with the discharge ready date set (or cleared: None) and, when
+    given, when the criteria to reside were last checked (the ward checks them daily)."""
+    replaced = {DISCHARGE_READY_EXTENSION, *([CRITERIA_CHECKED_EXTENSION] if checked else [])}
+    kept = [e for e in episode.get("extension") or [] if e.get("url") not in replaced]
+    if ready is not None:
+        kept.append({"url": DISCHARGE_READY_EXTENSION, "valueDateTime": stamp(ready)})
+    if checked is not None:
+        kept.append({"url": CRITERIA_CHECKED_EXTENSION, "valueDateTime": stamp(checked)})
+    return kept
+
+
+def last_checked(episode: Resource) -> datetime | None:
+    """When the criteria to reside were last checked for this episode."""
+    for extension in episode.get("extension") or []:
+        if extension.get("url") == CRITERIA_CHECKED_EXTENSION and extension.get("valueDateTime"):
+            return instant(str(extension["valueDateTime"]))
+    return None

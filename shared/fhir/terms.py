@@ -69,6 +69,8 @@ D2A_STATES = {
 # The discharge ready date (no longer meets the criteria to reside) on the D2A episode, the
 # journey's history (each state with when and who) and the delays with their coded reasons.
 DISCHARGE_READY_EXTENSION = structure_definition("discharge-ready-date")  # valueDateTime
+CRITERIA_CHECKED_EXTENSION = structure_definition("criteria-to-reside-checked")  # valueDateTime
+CRITERIA_CHECKED_EXTENSION = structure_definition("criteria-to-reside-checked")  # valueDateTime
 D2A_HISTORY_EXTENSION = structure_definition("d2a-history")  # state, at, by (complex)
 D2A_DELAY_EXTENSION = structure_definition("d2a-delay")  # reason, start, end (complex)
 CRITERIA_TO_RESIDE = {"system": code_system("d2a-observation"), "code": "meets-criteria-to-reside"}

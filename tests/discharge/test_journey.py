@@ -76,6 +76,7 @@ async def test_given_a_pathway_1_journey_then_each_step_is_recorded_and_the_boar
     assert row is not None and row["status"] == "awaiting-capacity" and row["pathway"] == "1"
     assert row["delay"] == "care-package" and 1.9 <= row["days_since_ready"] <= 2.1
     assert row["next"] == ["discharged", "pathway-proposed", "closed"]
+    assert row["criteria_checked"] and row["recheck_due"]  # last checked two days ago
     assert await board_row(desk, hub, episode, pathway="2") is None
     assert await board_row(desk, hub, episode, delay="care-package") is not None
 
