@@ -1,0 +1,169 @@
+"""How fast the discharge hub's board answers with many people waiting, against a running
+OneStory (the board is OneStory's own view; it needs the discharge service behind the gateway).
+
+Loads ``--episodes`` people in hospital, each with an inpatient stay and a D2A episode on a
+random pathway and state before discharge (some with a delay), in transaction Bundles through
+the gateway, then times ``--calls`` calls of ``GET /discharge/board``.
+
+    python -m bench.discharge_board --base http://127.0.0.1:8080/fhir --token "$TOKEN" \\
+        --episodes 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.fhir import terms
+
+RESULTS = Path(__file__).parent / "results"
+BATCH = 30  # people per transaction: 90 entries
+Resource = dict[str, Any]
+
+
+def person(rng: random.Random, now: datetime) -> list[Resource]:
+    """A patient, their stay and their D2A episode, as transaction entries."""
+    patient, stay, episode = (f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}" for _ in range(3))
+    admitted = now - timedelta(days=rng.randint(3, 40))
+    ready = admitted + timedelta(days=rng.randint(1, 2))
+    pathway = rng.choice(["0", "1", "1", "2", "3"])
+    state = rng.choice(["identified", "pathway-proposed", "pathway-agreed", "awaiting-capacity"])
+    extensions: list[Resource] = [
+        {"url": terms.D2A_STATE_EXTENSION, "valueCoding": terms.coding(terms.D2A_STATE, state)},
+        {"url": terms.DISCHARGE_READY_EXTENSION, "valueDateTime": ready.isoformat()},
+    ]
+    if state != "identified":
+        extensions.append(
+            {
+                "url": terms.D2A_PATHWAY_EXTENSION,
+                "valueCoding": terms.coding(terms.D2A_PATHWAY, pathway),
+            }
+        )
+    if state == "awaiting-capacity":
+        reason = rng.choice(sorted(terms.D2A_DELAY_REASONS))
+        extensions.append(
+            {
+                "url": terms.D2A_DELAY_EXTENSION,
+                "extension": [
+                    {"url": "reason", "valueCoding": terms.coding(terms.D2A_DELAY_REASON, reason)},
+                    {"url": "start", "valueDateTime": ready.isoformat()},
+                ],
+            }
+        )
+    d2a = terms.coding(terms.EPISODE_TYPE, terms.DISCHARGE_TO_ASSESS)
+    ward = f"Ward {rng.choice('ABCDEFGH')}{rng.randint(1, 9)}"
+    return [
+        _post(
+            patient,
+            {
+                "resourceType": "Patient",
+                "name": [{"family": f"Bench{rng.randrange(10**6)}"}],
+                "birthDate": "1940-01-01",
+            },
+        ),
+        _post(
+            episode,
+            {
+                "resourceType": "EpisodeOfCare",
+                "status": "active",
+                "type": [{"coding": [d2a]}],
+                "patient": {"reference": patient},
+                "period": {"start": ready.isoformat()},
+                "extension": extensions,
+            },
+        ),
+        _post(
+            stay,
+            {
+                "resourceType": "Encounter",
+                "status": "in-progress",
+                "class": {"system": terms.ACT_CODE, "code": "IMP"},
+                "subject": {"reference": patient},
+                "period": {"start": admitted.isoformat()},
+                "episodeOfCare": [{"reference": episode}],
+                "location": [{"location": {"display": ward}}],
+            },
+        ),
+    ]
+
+
+def _post(full_url: str, resource: Resource) -> Resource:
+    return {
+        "fullUrl": full_url,
+        "resource": resource,
+        "request": {"method": "POST", "url": resource["resourceType"]},
+    }
+
+
+async def load(client: httpx.AsyncClient, episodes: int, seed: int) -> float:
+    rng, now = random.Random(seed), datetime.now(UTC)
+    started = time.perf_counter()
+    for first in range(0, episodes, BATCH):
+        entries = [e for _ in range(min(BATCH, episodes - first)) for e in person(rng, now)]
+        answer = await client.post(
+            "", json={"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        )
+        answer.raise_for_status()
+        print(f"\rloaded {first + BATCH:,} of {episodes:,}", end="", flush=True)
+    print()
+    return time.perf_counter() - started
+
+
+async def time_board(client: httpx.AsyncClient, board: str, calls: int) -> list[float]:
+    timings = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        answer = await client.get(board)
+        answer.raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--episodes", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-load", action="store_true", help="measure what is there already")
+    args = parser.parse_args()
+    headers = {"Authorization": f"Bearer {args.token}", "Content-Type": "application/fhir+json"}
+    board = args.base.rstrip("/").removesuffix("/fhir") + "/discharge/board"
+    async with httpx.AsyncClient(
+        base_url=args.base.rstrip("/") + "/", headers=headers, timeout=600
+    ) as client:
+        loading = 0.0 if args.no_load else await load(client, args.episodes, args.seed)
+        waiting = len((await client.get(board)).json()["waiting"])
+        timings = await time_board(client, board, args.calls)
+    result = {
+        "measured": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "base": args.base,
+        "episodes_loaded": 0 if args.no_load else args.episodes,
+        "load_seconds": round(loading, 1),
+        "people_waiting_on_the_board": waiting,
+        "board_ms": {
+            "median": round(statistics.median(timings), 1),
+            "p95": round(sorted(timings)[max(0, int(len(timings) * 0.95) - 1)], 1),
+            "calls": len(timings),
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "discharge_board.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
