@@ -96,9 +96,11 @@ class Hub:
             )
         spell = await self._spell_of(episode)
         observation = _determined(episode, spell, meets=meets, at=at, now=now)
+        # A daily re-check that still finds no criteria to reside keeps the first date.
+        ready = None if meets else (journey.ready_date(episode) or at)
         updated = {
             **unversioned(episode),
-            "extension": readiness.with_ready_date(episode, None if meets else at, checked=at),
+            "extension": readiness.with_ready_date(episode, ready, checked=at),
         }
         why = (
             "Meets the criteria to reside again"

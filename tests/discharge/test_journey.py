@@ -140,6 +140,9 @@ async def test_given_the_criteria_met_again_then_the_date_is_cleared_and_a_later
     episode = await identified(desk, stay.spell["id"], ago(days=3))
     path = f"EpisodeOfCare/{episode['id']}/$criteria-to-reside"
 
+    rechecked = await operate(
+        desk, path, ("meetsCriteria", "Boolean", False), ("at", "DateTime", ago(days=2, hours=12))
+    )
     cleared = await operate(
         desk, path, ("meetsCriteria", "Boolean", True), ("at", "DateTime", ago(days=2))
     )
@@ -148,11 +151,13 @@ async def test_given_the_criteria_met_again_then_the_date_is_cleared_and_a_later
     )
 
     ready = terms.DISCHARGE_READY_EXTENSION
+    first = [e["valueDateTime"] for e in rechecked["extension"] if e["url"] == ready]
+    assert first == [e["valueDateTime"] for e in episode["extension"] if e["url"] == ready]
     assert ready not in {e["url"] for e in cleared["extension"]}
     (date,) = [e["valueDateTime"] for e in reset["extension"] if e["url"] == ready]
     assert 5.9 <= (instant(ago()) - instant(date)).total_seconds() / 3600 <= 6.1
     kept = (await desk.get("Observation", params={"subject": stay.patient, "_count": "10"})).json()
-    assert sorted(e["resource"]["valueBoolean"] for e in kept["entry"]) == [False, False, True]
+    assert sorted(e["resource"]["valueBoolean"] for e in kept["entry"]) == [False] * 3 + [True]
 
 
 async def test_given_four_weeks_pass_then_the_assessment_is_overdue_on_the_board(
