@@ -26,6 +26,7 @@ from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
 from shared.errors import FhirError, bad_request
 from shared.fhir.dates import stamp
+from shared.fhir.terms import BASE
 from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
 from shared.http.correlation import CorrelationId
@@ -214,6 +215,52 @@ def provenance(by: str, why: list[str], now: datetime, application: str) -> dict
         ],
         "reason": [{"text": text} for text in why],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An operation a service adds to the gateway's CapabilityStatement."""
+
+    name: str
+    documentation: str
+    definition: str = ""  # the OperationDefinition's canonical; OneStory's own by default
+
+    def statement(self) -> dict[str, str]:
+        canonical = self.definition or f"{BASE}/OperationDefinition/{self.name}"
+        return {"name": self.name, "definition": canonical, "documentation": self.documentation}
+
+
+def capabilities(
+    by_type: dict[str, list[Operation]], system: list[Operation] | None = None
+) -> dict[str, Any]:
+    """What a service adds to the gateway's CapabilityStatement: its operations, by type."""
+    rest: dict[str, Any] = {
+        "mode": "server",
+        "resource": [
+            {"type": kind, "operation": [o.statement() for o in operations]}
+            for kind, operations in by_type.items()
+        ],
+    }
+    if system:
+        rest["operation"] = [o.statement() for o in system]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-04",
+        "kind": "instance",
+        "fhirVersion": "4.3.0",
+        "format": ["json"],
+        "rest": [rest],
+    }
+
+
+def evaluate_measure(measure_id: str) -> Operation:
+    return Operation(
+        "evaluate-measure",
+        f"Measure/{measure_id}: the figures for a period (periodStart, periodEnd) as a "
+        "summary MeasureReport",
+        "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+    )
 
 
 def decided_by(request: Request) -> str:

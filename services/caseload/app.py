@@ -22,68 +22,33 @@ from services.caseload.deficits import load_deficits
 from services.caseload.settings import CaseloadSettings
 from services.caseload.touchpoints import check_cadence, check_weights
 from shared.auth.dependency import require
-from shared.domain import DomainService, Wanted, decided_by, only
+from shared.domain import DomainService, Operation, Wanted, capabilities, decided_by, only
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
-CAPABILITIES = {
-    "resourceType": "CapabilityStatement",
-    "status": "active",
-    "date": "2026-12-04",
-    "kind": "instance",
-    "fhirVersion": "4.3.0",
-    "format": ["json"],
-    "rest": [
-        {
-            "mode": "server",
-            "resource": [
-                {
-                    "type": "EpisodeOfCare",
-                    "operation": [
-                        {
-                            "name": "enrol",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/enrol",
-                            "documentation": "Put a person on a neighbourhood team's caseload "
-                            "(clinical confirmation needed; the case manager is auto-allocated)",
-                        },
-                        {
-                            "name": "care-plan",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/care-plan",
-                            "documentation": "Start the personalised care and support plan "
-                            "from what matters to the person, with a contingency plan",
-                        },
-                        {
-                            "name": "leave",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/leave",
-                            "documentation": "Take a person off the caseload, with the reason",
-                        },
-                    ],
-                },
-                {
-                    "type": "CareTeam",
-                    "operation": [
-                        {
-                            "name": "case-finding",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/case-finding",
-                            "documentation": "The team's candidates for the caseload, as a Group",
-                        },
-                        {
-                            "name": "mdt-review",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/mdt-review",
-                            "documentation": "Record an MDT meeting: outcomes and actions",
-                        },
-                        {
-                            "name": "rebalance",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/rebalance",
-                            "documentation": "Hand on a leaving or absent case manager's caseload",
-                        },
-                    ],
-                },
-            ],
-        }
-    ],
-}
+CAPABILITIES = capabilities(
+    {
+        "EpisodeOfCare": [
+            Operation(
+                "enrol",
+                "Put a person on a neighbourhood team's caseload (clinical confirmation "
+                "needed; the case manager is auto-allocated)",
+            ),
+            Operation(
+                "care-plan",
+                "Start the personalised care and support plan from what matters to the "
+                "person, with a contingency plan",
+            ),
+            Operation("leave", "Take a person off the caseload, with the reason"),
+        ],
+        "CareTeam": [
+            Operation("case-finding", "The team's candidates for the caseload, as a Group"),
+            Operation("mdt-review", "Record an MDT meeting: outcomes and actions"),
+            Operation("rebalance", "Hand on a leaving or absent case manager's caseload"),
+        ],
+    }
+)
 WANTED = (
     Wanted("/caseload/notifications/conditions", "Condition", "Conditions change the eFI"),
     Wanted(

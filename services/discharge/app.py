@@ -14,7 +14,7 @@ from services.discharge.board import FILTERS, board, read_filters
 from services.discharge.episodes import Hub
 from services.discharge.settings import DischargeSettings
 from shared.auth.dependency import require
-from shared.domain import DomainService, decided_by, only
+from shared.domain import DomainService, Operation, capabilities, decided_by, evaluate_measure, only
 from shared.errors import FhirError, bad_request
 from shared.fhir.measures import period_of
 from shared.http.fhirjson import negotiate, require_content_type
@@ -26,35 +26,15 @@ OPERATIONS = {
     "criteria-to-reside": "Record whether the person meets the criteria to reside",
     "d2a-delay": "Record why the person is still waiting, or that nothing holds them up",
 }
-CAPABILITIES = {
-    "resourceType": "CapabilityStatement",
-    "status": "active",
-    "date": "2026-12-04",
-    "kind": "instance",
-    "fhirVersion": "4.3.0",
-    "format": ["json"],
-    "rest": [
-        {
-            "mode": "server",
-            "resource": [
-                {
-                    "type": "EpisodeOfCare",
-                    "operation": [
-                        {
-                            "name": name,
-                            "definition": f"https://onestory.example.nhs.uk/OperationDefinition/{name}",
-                            "documentation": documentation,
-                        }
-                        for name, documentation in {
-                            "d2a-identify": "Start discharge to assess for an inpatient stay",
-                            **OPERATIONS,
-                        }.items()
-                    ],
-                }
-            ],
-        }
-    ],
-}
+CAPABILITIES = capabilities(
+    {
+        "EpisodeOfCare": [
+            Operation("d2a-identify", "Start discharge to assess for an inpatient stay"),
+            *(Operation(name, documentation) for name, documentation in OPERATIONS.items()),
+        ],
+        "Measure": [evaluate_measure(measure.id) for measure in reporting.MEASURES],
+    }
+)
 
 
 def create_app(settings: DischargeSettings | None = None) -> FastAPI:

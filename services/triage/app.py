@@ -18,7 +18,7 @@ from services.triage.settings import TriageSettings
 from services.triage.subscriptions import WANTED
 from services.triage.triaging import Triage
 from shared.auth.dependency import require
-from shared.domain import DomainService, every, only
+from shared.domain import DomainService, Operation, capabilities, evaluate_measure, every, only
 from shared.errors import bad_request
 from shared.fhir.measures import period_of
 from shared.fhir.parameters import read_parameters
@@ -29,52 +29,21 @@ VIEWS = ("queue", "breaches", "figures")  # reachable through the gateway too
 TRIAGE_TAKES = {"decision": "Code", "route": "Code", "reason": "String"}
 
 
-# What this service adds to the gateway's CapabilityStatement.
-CAPABILITIES = {
-    "resourceType": "CapabilityStatement",
-    "status": "active",
-    "date": "2026-11-22",
-    "kind": "instance",
-    "fhirVersion": "4.3.0",
-    "format": ["json"],
-    "rest": [
-        {
-            "mode": "server",
-            "operation": [
-                {
-                    "name": "process-message",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
-                    "documentation": "A referral as a message (event servicerequest-request)",
-                }
-            ],
-            "resource": [
-                {
-                    "type": "ServiceRequest",
-                    "operation": [
-                        {
-                            "name": "triage",
-                            "definition": "https://onestory.example.nhs.uk/OperationDefinition/triage",
-                            "documentation": "A clinician confirms or overrides the routing",
-                        }
-                    ],
-                },
-                {
-                    "type": "Measure",
-                    "operation": [
-                        {
-                            "name": "evaluate-measure",
-                            "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
-                            "documentation": (
-                                "Measure/single-point-of-access: the figures for a period "
-                                "(periodStart, periodEnd) as a summary MeasureReport"
-                            ),
-                        }
-                    ],
-                },
-            ],
-        }
+CAPABILITIES = capabilities(
+    {
+        "ServiceRequest": [
+            Operation("triage", "A clinician confirms or overrides the routing"),
+        ],
+        "Measure": [evaluate_measure(reporting.MEASURE.id)],
+    },
+    system=[
+        Operation(
+            "process-message",
+            "A referral as a message (event servicerequest-request)",
+            "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+        )
     ],
-}
+)
 
 
 def create_app(settings: TriageSettings | None = None) -> FastAPI:

@@ -139,3 +139,16 @@ async def test_given_the_views_then_a_token_is_needed_residents_are_refused_and_
     assert (await resident.get(neighbourhood.view(real))).status_code == 403
     refused(await door.get(neighbourhood.view(real), params={"ward": "7"}), 400, "ward")
     assert (await door.get(neighbourhood.view(view))).status_code == 404
+
+
+async def test_given_the_front_door_then_its_capability_statement_lists_the_caseload_operations(
+    stranger: httpx.AsyncClient,
+) -> None:
+    statement = (await stranger.get("metadata")).json()
+
+    by_type = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    names = {o["name"] for o in by_type["EpisodeOfCare"]["operation"]}
+    assert {"enrol", "leave", "care-plan"} <= names
+    assert {"case-finding", "rebalance", "mdt-review"} <= {
+        o["name"] for o in by_type["CareTeam"]["operation"]
+    }

@@ -173,3 +173,16 @@ async def test_given_a_body_over_the_limit_then_413(
     answer = await desk.post("EpisodeOfCare/any/$d2a-transition", json=big)
 
     assert answer.status_code == 413, answer.text
+
+
+async def test_given_the_front_door_then_its_capability_statement_lists_the_hubs_operations(
+    hub: DischargeHub,
+) -> None:
+    async with gateway_client(hub.gateway, None) as stranger:
+        statement = (await stranger.get("metadata")).json()
+
+    by_type = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert {"d2a-identify", "d2a-transition", "criteria-to-reside", "d2a-delay"} <= {
+        o["name"] for o in by_type["EpisodeOfCare"]["operation"]
+    }
+    assert any("discharge-figures" in o["documentation"] for o in by_type["Measure"]["operation"])
