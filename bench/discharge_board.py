@@ -3,7 +3,8 @@ OneStory (the board is OneStory's own view; it needs the discharge service behin
 
 Loads ``--episodes`` people in hospital, each with an inpatient stay and a D2A episode on a
 random pathway and state before discharge (some with a delay), in transaction Bundles through
-the gateway, then times ``--calls`` calls of ``GET /discharge/board``.
+the gateway, then times ``--calls`` calls of ``GET /discharge/board`` (its first page, with the
+counts over everyone waiting and the assessments due and overdue).
 
     python -m bench.discharge_board --base http://127.0.0.1:8080/fhir --token "$TOKEN" \\
         --episodes 10000
@@ -145,7 +146,7 @@ async def main() -> None:
         base_url=args.base.rstrip("/") + "/", headers=headers, timeout=600
     ) as client:
         loading = 0.0 if args.no_load else await load(client, args.episodes, args.seed)
-        waiting = len((await client.get(board)).json()["waiting"])
+        waiting = (await client.get(board)).json()["total_waiting"]
         timings = await time_board(client, board, args.calls)
     result = {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -85,6 +85,8 @@ class DomainService:
     capabilities: dict[str, Any]
     wanted: Sequence[Wanted] = ()
     routes: list[RouteDeclaration] = field(default_factory=list)
+    on_start: list[Background] = field(default_factory=list)  # before the first request
+    on_stop: list[Background] = field(default_factory=list)  # after the last
     background: list[Background] = field(default_factory=list)  # run for the app's lifetime
     on_subscribed: list[Background] = field(default_factory=list)  # once, after subscribing
     clock: Clock = field(default_factory=Clock)
@@ -150,6 +152,8 @@ class DomainService:
 
     @asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        for step in self.on_start:
+            await step()
         running = [asyncio.create_task(self._keep_subscribing(app))]
         running += [asyncio.create_task(job()) for job in self.background]
         yield
@@ -157,6 +161,8 @@ class DomainService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for step in self.on_stop:
+            await step()
         await self.client.close()
         flush_telemetry()
 
@@ -261,6 +267,19 @@ def evaluate_measure(measure_id: str) -> Operation:
         "summary MeasureReport",
         "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
     )
+
+
+def notification_route(
+    app: FastAPI, service: DomainService, path: str, handle: Callable[..., Any]
+) -> None:
+    """POST ``path``: a notification from the record; ``handle`` gets the focus's id."""
+
+    @app.post(path)
+    async def notified(request: Request) -> Response:
+        focus = await service.notified_focus(request)
+        if focus:
+            await handle(focus.split("/")[1])
+        return Response(status_code=200)
 
 
 def decided_by(request: Request) -> str:

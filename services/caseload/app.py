@@ -9,8 +9,9 @@ through the gateway with its own credentials.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,15 @@ from services.caseload.deficits import load_deficits
 from services.caseload.settings import CaseloadSettings
 from services.caseload.touchpoints import check_cadence, check_weights
 from shared.auth.dependency import require
-from shared.domain import DomainService, Operation, Wanted, capabilities, decided_by, only
+from shared.domain import (
+    DomainService,
+    Operation,
+    Wanted,
+    capabilities,
+    decided_by,
+    notification_route,
+    only,
+)
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
@@ -124,7 +133,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         (alerting.condition_changed, alerting.encounter_changed, alerting.task_changed),
         strict=True,
     ):
-        _notification_route(app, service, wanted.path, handle)
+        notification_route(app, service, wanted.path, partial(_now_is, handle, clock))
 
     @app.post("/fhir/EpisodeOfCare/$enrol")
     async def enrol(request: Request) -> Response:
@@ -212,7 +221,10 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
 
 
 LONDON = ZoneInfo("Europe/London")
-Notified = Callable[..., Awaitable[None]]
+
+
+async def _now_is(handle: Any, clock: Any, resource_id: str) -> None:
+    await handle(resource_id, now=clock())
 
 
 def seconds_until(hour: int, now: datetime) -> float:
@@ -222,12 +234,3 @@ def seconds_until(hour: int, now: datetime) -> float:
     if target <= local:
         target = (target + timedelta(days=1)).replace(hour=hour)
     return (target.astimezone(UTC) - now.astimezone(UTC)).total_seconds()  # across a clock change
-
-
-def _notification_route(app: FastAPI, service: DomainService, path: str, handle: Notified) -> None:
-    @app.post(path)
-    async def notified(request: Request) -> Response:
-        focus = await service.notified_focus(request)
-        if focus:
-            await handle(focus.split("/")[1], now=service.clock())
-        return Response(status_code=200)

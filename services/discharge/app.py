@@ -10,17 +10,47 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from services.discharge import reporting
-from services.discharge.board import FILTERS, board, read_filters
+from services.discharge.board import FILTERS, PAGING, read_filters, read_page
 from services.discharge.episodes import Hub
+from services.discharge.readmodel import ReadModel, discharge_database
 from services.discharge.settings import DischargeSettings
 from shared.auth.dependency import require
-from shared.domain import DomainService, Operation, capabilities, decided_by, evaluate_measure, only
+from shared.domain import (
+    DomainService,
+    Operation,
+    Wanted,
+    capabilities,
+    decided_by,
+    evaluate_measure,
+    notification_route,
+    only,
+)
 from shared.errors import FhirError, bad_request
 from shared.fhir.measures import period_of
+from shared.fhir.terms import (
+    ACT_CODE,
+    D2A_ASSESSMENT_TASK,
+    DISCHARGE_TO_ASSESS,
+    EPISODE_TYPE,
+    TASK_CODE,
+)
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
 REPORTS = ("sitrep/daily", "sitrep/weekly", "figures")
+WANTED = (
+    Wanted(
+        "/discharge/notifications/episodes",
+        f"EpisodeOfCare?type={EPISODE_TYPE}|{DISCHARGE_TO_ASSESS}",
+        "D2A episodes for the board",
+    ),
+    Wanted("/discharge/notifications/stays", f"Encounter?class={ACT_CODE}|IMP", "Stays and wards"),
+    Wanted(
+        "/discharge/notifications/assessments",
+        f"Task?code={TASK_CODE}|{D2A_ASSESSMENT_TASK}",
+        "Assessments after discharge",
+    ),
+)
 OPERATIONS = {
     "d2a-transition": "Move the journey on (409 with the states that may follow)",
     "criteria-to-reside": "Record whether the person meets the criteria to reside",
@@ -41,6 +71,7 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
     settings = settings or DischargeSettings()
     if settings.assessment_days < 1:
         raise SystemExit("discharge will not start: assessment_days must be 1 or more")
+    database = discharge_database(settings.discharge_database_url)
     service = DomainService(
         name="discharge",
         title="OneStory discharge to assess",
@@ -49,6 +80,7 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         public_url=settings.discharge_public_url,
         notification_secret=settings.discharge_notification_secret,
         capabilities=CAPABILITIES,
+        wanted=WANTED,
         routes=[
             RouteDeclaration("/fhir/EpisodeOfCare/$d2a-identify", ("POST",)),
             *(
@@ -65,19 +97,42 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
     )
     hub = Hub(service.client, settings.assessment_days)
     clock, client = service.clock, service.client
+    model = ReadModel(database, client)
+
+    async def rebuild() -> None:
+        service.log.info("board read model rebuilt: %s", await model.rebuild())
+
+    async def stop() -> None:
+        await database.dispose()
+
+    service.on_start.append(database.migrate)
+    service.on_stop.append(stop)
 
     async def ensure_measures() -> None:
         for measure in reporting.MEASURES:
             await measure.ensure(client)
 
     service.on_subscribed.append(ensure_measures)
+    service.on_subscribed.append(rebuild)
     app = service.app()
+    for wanted, handle in zip(
+        WANTED, (model.episode_notified, model.stay_notified, model.task_notified), strict=True
+    ):
+        notification_route(app, service, wanted.path, handle)
+
+    async def on_the_board(episode: dict[str, Any]) -> None:
+        """Write the hub's own change through to the board before answering (the
+        notifications that follow change nothing more)."""
+        await model.episode_notified(episode["id"])
+        for task in await client.search("Task", [("based-on", f"EpisodeOfCare/{episode['id']}")]):
+            await model.task_changed(task)
 
     @app.post("/fhir/EpisodeOfCare/$d2a-identify")
     async def identify(request: Request) -> Response:
         require(request.state.principal, "EpisodeOfCare", "c")
         require_content_type(request)
         episode = await hub.identify(await request.body(), by=decided_by(request), now=clock())
+        await on_the_board(episode)
         return negotiate(request).response(episode)
 
     @app.post("/fhir/EpisodeOfCare/{episode_id}/$criteria-to-reside")
@@ -88,6 +143,7 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         episode = await hub.criteria_to_reside(
             episode_id, body, by=decided_by(request), now=clock()
         )
+        await on_the_board(episode)
         return negotiate(request).response(episode)
 
     @app.post("/fhir/EpisodeOfCare/{episode_id}/$d2a-delay")
@@ -96,6 +152,7 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         require_content_type(request)
         body = await request.body()
         episode = await hub.delay(episode_id, body, by=decided_by(request), now=clock())
+        await on_the_board(episode)
         return negotiate(request).response(episode)
 
     @app.post("/fhir/EpisodeOfCare/{episode_id}/$d2a-transition")
@@ -104,14 +161,15 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         require_content_type(request)
         body = await request.body()
         episode = await hub.transition(episode_id, body, by=decided_by(request), now=clock())
+        await on_the_board(episode)
         return negotiate(request).response(episode)
 
     @app.get("/discharge/board")
     async def live_board(request: Request) -> JSONResponse:
         require(request.state.principal, "EpisodeOfCare", "s")
-        only(request, *FILTERS)
-        filters = read_filters(request.query_params)
-        return JSONResponse(await board(service.client, filters=filters, now=clock()))
+        only(request, *FILTERS, *PAGING)
+        filters, page = read_filters(request.query_params), read_page(request.query_params)
+        return JSONResponse(await model.board(filters, page, clock()))
 
     @app.get("/discharge/sitrep/daily")
     async def daily(request: Request) -> Response:

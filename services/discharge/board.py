@@ -2,16 +2,17 @@
 discharge ready date, what holds them up and what comes next; counts per pathway; who is
 waiting for capacity; assessments after discharge due and overdue.
 
-``board_view`` is pure; ``board`` reads the active D2A episodes with their stays and the open
-assessments through the gateway. The same facts are FHIR searches:
+``row_facts`` and ``shown`` are pure; the read model (``services.discharge.readmodel``) keeps
+each episode's facts in the service's own tables and pages, filters and counts them there. The
+same facts are FHIR searches:
 ``EpisodeOfCare?type=...|discharge-to-assess&status=active&_revinclude=Encounter:episode-of-care``
 and ``Task?code=...|d2a-assessment&status=requested,in-progress``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +20,35 @@ from services.discharge import delays, journey, readiness
 from shared.errors import bad_request
 from shared.fhir.dates import instant, stamp
 from shared.fhir.terms import (
-    D2A_ASSESSMENT_TASK,
     D2A_DELAY_REASONS,
     D2A_PATHWAYS,
     D2A_STATES,
-    DISCHARGE_TO_ASSESS,
-    EPISODE_TYPE,
-    TASK_CODE,
 )
-from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 FILTERS = ("ward", "pathway", "status", "delay")
+PAGING = ("_count", "page")
+LISTED = 100  # assessments shown in each list (the soonest due); the counts cover them all
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    count: int = 100  # people waiting per page
+    number: int = 1
+
+
+def read_page(params: Mapping[str, str]) -> Page:
+    """Which page of the people waiting: ``_count`` (1 to 500) and ``page`` (from 1)."""
+    found = {}
+    for name, key, high in (("_count", "count", 500), ("page", "number", 100_000)):
+        if params.get(name):
+            try:
+                found[key] = int(params[name])
+            except ValueError as error:
+                raise bad_request(f"{name} must be a whole number") from error
+            if not 1 <= found[key] <= high:
+                raise bad_request(f"{name} must be from 1 to {high}")
+    return Page(**found)
 
 
 def read_filters(params: Mapping[str, str]) -> dict[str, str]:
@@ -43,63 +61,12 @@ def read_filters(params: Mapping[str, str]) -> dict[str, str]:
     return filters
 
 
-async def board(client: FhirClient, *, filters: Mapping[str, str], now: datetime) -> Resource:
-    found = await client.search_all(
-        "EpisodeOfCare",
-        [
-            ("type", f"{EPISODE_TYPE}|{DISCHARGE_TO_ASSESS}"),
-            ("status", "active"),
-            ("_revinclude", "Encounter:episode-of-care"),
-            ("_count", "1000"),
-        ],
-    )
-    assessments = await client.search_all(
-        "Task",
-        [
-            ("code", f"{TASK_CODE}|{D2A_ASSESSMENT_TASK}"),
-            ("status", "requested,received,accepted,ready,in-progress,on-hold"),
-            ("_count", "1000"),
-        ],
-    )
-    episodes = [r for r in found if r["resourceType"] == "EpisodeOfCare"]
-    spells = [r for r in found if r["resourceType"] == "Encounter"]
-    return board_view(episodes, spells, assessments, filters=filters, now=now)
-
-
-def board_view(
-    episodes: list[Resource],
-    spells: list[Resource],
-    assessments: list[Resource],
-    *,
-    filters: Mapping[str, str],
-    now: datetime,
-) -> Resource:
-    stay_of = {
-        str(link["reference"]): spell
-        for spell in spells
-        for link in spell.get("episodeOfCare") or []
-        if link.get("reference")
-    }
-    rows = [_row(e, stay_of.get(f"EpisodeOfCare/{e['id']}"), now) for e in episodes]
-    waiting = [r for r in rows if r["status"] in journey.BEFORE_DISCHARGE and _passes(r, filters)]
-    waiting.sort(key=lambda r: (-(r["days_since_ready"] or 0), r["episode"]))
-    due, overdue = _assessments(assessments, now)
-    return {
-        "now": stamp(now),
-        "filters": dict(filters),
-        "waiting": waiting,
-        "counts_by_pathway": dict(Counter(r["pathway"] or "none" for r in waiting)),
-        "awaiting_capacity": [r for r in waiting if r["status"] == "awaiting-capacity"],
-        "assessments_due": due,
-        "assessments_overdue": overdue,
-    }
-
-
-def _row(episode: Resource, spell: Resource | None, now: datetime) -> Resource:
+def row_facts(episode: Resource, spell: Resource | None) -> Resource:
+    """What the board shows of one episode that does not change with the time of day: kept in
+    the read model, so the board never reads the record."""
     ready = journey.ready_date(episode)
     checked = readiness.last_checked(episode)
     delay = delays.current_delay(episode)
-    allowed = journey.allowed_after(episode)
     return {
         "episode": f"EpisodeOfCare/{episode['id']}",
         "patient": episode["patient"]["reference"],
@@ -107,13 +74,43 @@ def _row(episode: Resource, spell: Resource | None, now: datetime) -> Resource:
         "pathway": journey.pathway_of(episode),
         "status": journey.state_of(episode),
         "discharge_ready_date": stamp(ready) if ready else None,
-        "days_since_ready": round((now - ready).total_seconds() / 86400, 1) if ready else None,
         "delay": delay.reason if delay else None,
         "criteria_checked": stamp(checked) if checked else None,
-        "recheck_due": checked is None or (now - checked).total_seconds() >= 86400,
-        "delay_days_by_reason": delays.days_by_reason(episode, until=now),
-        "next": list(allowed),
+        "delays": [
+            [d.reason, stamp(d.start), stamp(d.end) if d.end else None]
+            for d in delays.delays_of(episode)
+        ],
+        "next": list(journey.allowed_after(episode)),
     }
+
+
+def shown(facts: Resource, now: datetime) -> Resource:
+    """A row as the board shows it now: days since the discharge ready date, whether today's
+    check of the criteria is due, and the days of delay by reason so far."""
+    row = {k: v for k, v in facts.items() if k != "delays"}
+    ready, checked = facts["discharge_ready_date"], facts["criteria_checked"]
+    row["days_since_ready"] = round(_days(ready, now), 1) if ready else None
+    row["recheck_due"] = checked is None or _days(checked, now) >= 1
+    by_reason: dict[str, float] = {}
+    for reason, start, end in facts["delays"]:
+        until = instant(end) if end else now
+        days = max(0.0, (until - instant(start)).total_seconds() / 86400)
+        by_reason[reason] = round(by_reason.get(reason, 0.0) + days, 2)
+    row["delay_days_by_reason"] = by_reason
+    return row
+
+
+def assessment_facts(task: Resource) -> Resource:
+    return {
+        "task": f"Task/{task['id']}",
+        "patient": (task.get("for") or {}).get("reference"),
+        "due": ((task.get("restriction") or {}).get("period") or {}).get("end"),
+        "owner": (task.get("owner") or {}).get("display"),
+    }
+
+
+def _days(since: str, now: datetime) -> float:
+    return (now - instant(since)).total_seconds() / 86400
 
 
 def _ward(spell: Resource | None) -> str | None:
@@ -122,27 +119,3 @@ def _ward(spell: Resource | None) -> str | None:
         if shown:
             return str(shown)
     return None
-
-
-def _passes(row: Resource, filters: Mapping[str, str]) -> bool:
-    if "ward" in filters and filters["ward"].lower() not in str(row["ward"] or "").lower():
-        return False
-    wanted = {"pathway": "pathway", "status": "status", "delay": "delay"}
-    return all(row[field] == filters[name] for name, field in wanted.items() if name in filters)
-
-
-def _assessments(tasks: list[Resource], now: datetime) -> tuple[list[Resource], list[Resource]]:
-    due: list[Resource] = []
-    overdue: list[Resource] = []
-    for task in tasks:
-        end = ((task.get("restriction") or {}).get("period") or {}).get("end")
-        if not end:
-            continue
-        item = {
-            "task": f"Task/{task['id']}",
-            "patient": (task.get("for") or {}).get("reference"),
-            "due": end,
-            "owner": (task.get("owner") or {}).get("display"),
-        }
-        (overdue if instant(str(end)) < now else due).append(item)
-    return sorted(due, key=lambda i: i["due"]), sorted(overdue, key=lambda i: i["due"])

@@ -35,10 +35,19 @@ class DischargeHub:
 
 @pytest.fixture(scope="session")
 def hub(
-    record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    record: RunningService,
+    database_url: str,
+    auth_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DischargeHub]:
+    """The hub's own tables beside the record's on PostgreSQL, in a file of their own on
+    SQLite (as the embedded default keeps them)."""
     folder = tmp_path_factory.mktemp("discharge")
-    with running_behind_a_gateway("discharge", record, str(auth_dir), folder) as running:
+    own = database_url if database_url.startswith("postgres") else None
+    own = own or f"sqlite+aiosqlite:///{folder / 'discharge.db'}"
+    with running_behind_a_gateway(
+        "discharge", record, str(auth_dir), folder, discharge_database_url=own
+    ) as running:
         yield DischargeHub(*running)
 
 

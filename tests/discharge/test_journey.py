@@ -13,6 +13,7 @@ import httpx
 
 from shared.fhir import terms
 from shared.fhir.dates import instant
+from tests.caseload.conftest import eventually
 from tests.discharge.conftest import DischargeHub, ago, in_hospital, parameters
 from tests.support.receiving import Receiver
 
@@ -220,3 +221,20 @@ async def test_given_a_subscriber_to_the_persons_news_then_the_discharge_reaches
         practice_system.stop()
 
     assert event.focus is not None and event.focus.startswith("Communication/")
+
+
+async def test_given_the_hospital_moves_the_person_then_the_board_shows_the_new_ward(
+    desk: httpx.AsyncClient, hub: DischargeHub
+) -> None:
+    stay = await in_hospital(desk)
+    episode = await identified(desk, stay.spell["id"], ago(days=1))
+    spell = (await desk.get(f"Encounter/{stay.spell['id']}")).json()
+    moved_ward = {k: v for k, v in spell.items() if k != "meta"}
+    moved_ward["location"] = [{"location": {"display": f"Discharge lounge {episode['id'][:6]}"}}]
+    assert (await desk.put(f"Encounter/{spell['id']}", json=moved_ward)).status_code == 200
+
+    async def on_the_new_ward() -> Resource | None:
+        row = await board_row(desk, hub, episode)
+        return row if row and str(row["ward"]).startswith("Discharge lounge") else None
+
+    assert await eventually(on_the_new_ward)
