@@ -9,6 +9,7 @@ import asyncio
 import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,24 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
+
+
+@contextmanager
+def own_record(
+    request: pytest.FixtureRequest, database_url: str, auth_dir: Path, folder: Path, label: str
+) -> Iterator[RunningService]:
+    """A record of its own, on a fresh database of the same engine as ``database_url``, for a
+    domain service whose subscriptions must not act on other tests' data (nor theirs on its)."""
+    if database_url.startswith("sqlite"):
+        url = asyncio.run(_migrated(f"sqlite+aiosqlite:///{folder / 'record.db'}"))
+    else:
+        url = make_postgres_database(request.getfixturevalue("postgres_admin"), label)
+    service = record_service(url, max_body_bytes=str(1024 * 1024), data_dir=str(auth_dir))
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from shared.fhir import terms
-from tests.conftest import gateway_client
+from tests.conftest import gateway_client, own_record
 from tests.support.fhir import patient, unique
 from tests.support.services import RunningService, running_behind_a_gateway
 
@@ -35,10 +35,16 @@ class Neighbourhood:
 
 @pytest.fixture(scope="session")
 def neighbourhood(
-    record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    database_url: str,
+    auth_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Neighbourhood]:
     folder = tmp_path_factory.mktemp("caseload")
-    with running_behind_a_gateway("caseload", record, str(auth_dir), folder) as running:
+    with (
+        own_record(request, database_url, auth_dir, folder, "caseload") as record,
+        running_behind_a_gateway("caseload", record, str(auth_dir), folder) as running,
+    ):
         yield Neighbourhood(*running)
 
 

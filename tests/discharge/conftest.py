@@ -14,7 +14,7 @@ import pytest
 
 from shared.fhir import terms
 from tests.caseload.conftest import create, make_team
-from tests.conftest import gateway_client
+from tests.conftest import gateway_client, own_record
 from tests.support.fhir import patient
 from tests.support.services import RunningService, running_behind_a_gateway
 
@@ -35,20 +35,22 @@ class DischargeHub:
 
 @pytest.fixture(scope="session")
 def hub(
-    record: RunningService,
+    request: pytest.FixtureRequest,
     database_url: str,
     auth_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DischargeHub]:
-    """The hub's own tables beside the record's on PostgreSQL, in a file of their own on
+    """The hub's own tables beside its record's on PostgreSQL, in a file of their own on
     SQLite (as the embedded default keeps them)."""
     folder = tmp_path_factory.mktemp("discharge")
-    own = database_url if database_url.startswith("postgres") else None
-    own = own or f"sqlite+aiosqlite:///{folder / 'discharge.db'}"
-    with running_behind_a_gateway(
-        "discharge", record, str(auth_dir), folder, discharge_database_url=own
-    ) as running:
-        yield DischargeHub(*running)
+    with own_record(request, database_url, auth_dir, folder, "discharge") as record:
+        own = record.env["ONESTORY_DATABASE_URL"]
+        if own.startswith("sqlite"):
+            own = f"sqlite+aiosqlite:///{folder / 'discharge.db'}"
+        with running_behind_a_gateway(
+            "discharge", record, str(auth_dir), folder, discharge_database_url=own
+        ) as running:
+            yield DischargeHub(*running)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.fhir import terms
-from tests.conftest import gateway_client
+from tests.conftest import gateway_client, own_record
 from tests.support.services import RunningService, running_behind_a_gateway
 
 
@@ -27,10 +27,16 @@ class Spa:
 
 @pytest.fixture(scope="session")
 def spa(
-    record: RunningService, auth_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    database_url: str,
+    auth_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Spa]:
     folder = tmp_path_factory.mktemp("spa")
-    with running_behind_a_gateway("triage", record, str(auth_dir), folder) as running:
+    with (
+        own_record(request, database_url, auth_dir, folder, "spa") as record,
+        running_behind_a_gateway("triage", record, str(auth_dir), folder) as running,
+    ):
         yield Spa(*running)
 
 
