@@ -1,11 +1,12 @@
 """Proactive case management (services/caseload, DOMAIN.md point 2): find the people most at
-risk, give each a named case manager in their integrated neighbourhood team, and keep them
-there fairly when case managers come and go.
+risk, give each a named case manager in their integrated neighbourhood team, a plan and planned
+contact, and keep them there fairly when case managers come and go.
 
-It owns the electronic Frailty Index deficit table (data, versioned) and the pure rules of case
-finding (``frailty``: the eFI, the use of urgent care, the RiskAssessment, the ordered list of
-candidates) and of allocation (``allocation``: auto-allocation, a lead's override,
-rebalancing). Those modules do no I/O beyond reading the table and know nothing of HTTP or the
-database; the service around them reads and writes the shared care record through the gateway.
-The eFI never enrols anyone: enrolment needs a clinician's confirmation.
+Pure rules: ``deficits`` and ``frailty`` (the electronic Frailty Index from a versioned deficit
+table, the RiskAssessment, the ordered candidates), ``urgent_care``, ``allocation``
+(auto-allocation, a lead's override, rebalancing), ``touchpoints`` and ``teams`` (how the
+record holds teams and caseloads). The service around them (``casefinding``, ``enrolment``,
+``rebalancing``, ``careplans``, ``mdt``, ``alerts``, ``views``, ``app``) reads and writes the
+shared care record through the gateway and keeps nothing of its own. The eFI never enrols
+anyone: enrolment needs a clinician's confirmation.
 """
