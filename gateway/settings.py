@@ -17,6 +17,7 @@ class GatewaySettings(Settings):
             "triage": "http://127.0.0.1:8082",
             "caseload": "http://127.0.0.1:8083",
             "discharge": "http://127.0.0.1:8084",
+            "dsr": "http://127.0.0.1:8085",
         }
     )
     # The gateway's own operational database (idempotent responses, audit queue).

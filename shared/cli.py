@@ -33,6 +33,7 @@ SERVICES = (
     Service("triage", "services.triage.app:create_app", 8082),
     Service("caseload", "services.caseload.app:create_app", 8083),
     Service("discharge", "services.discharge.app:create_app", 8084),
+    Service("dsr", "services.dsr.app:create_app", 8085),
     Service("gateway", "gateway.app:create_app", 8080),
 )
 GATEWAY_DATABASE = "gateway.app:gateway_database"

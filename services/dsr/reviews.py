@@ -106,10 +106,19 @@ def cetrs_due(
     known_rating(rating)
     if admitted is not None:
         return [_inpatient_cetr(admitted, last_cetr, _young(born, admitted), cadence)]
-    if rating == "red" and (last_cetr is None or last_cetr < rated_at):
-        days = cadence.community_cetr_days
-        return [Due("community-cetr", rated_at + timedelta(days=days), "Red rating")]
-    return []
+    community = community_cetr(rating, rated_at=rated_at, last_cetr=last_cetr, cadence=cadence)
+    return [community] if community else []
+
+
+def community_cetr(
+    rating: str, *, rated_at: datetime, last_cetr: datetime | None, cadence: Cadence
+) -> Due | None:
+    """A red rating asks for a community C(E)TR, unless one has been held since."""
+    if rating != "red" or (last_cetr is not None and last_cetr >= rated_at):
+        return None
+    return Due(
+        "community-cetr", rated_at + timedelta(days=cadence.community_cetr_days), "Red rating"
+    )
 
 
 def planner_consent_by(cetr_at: datetime, cadence: Cadence) -> datetime:

@@ -1,0 +1,97 @@
+"""The register process: adding people to the dynamic support register and rating them, and
+the register at a glance, for the DSR team only. Everything it reads and writes goes through
+the gateway with its own credentials, under the DSR security label."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from services.dsr import entries, views
+from services.dsr.reviews import Cadence, ReviewRefused
+from services.dsr.settings import DsrSettings
+from shared.auth.dependency import require
+from shared.auth.tokens import Principal
+from shared.domain import DomainService, Operation, capabilities, decided_by, only
+from shared.errors import FhirError
+from shared.fhir.terms import DSR_TEAM_ROLE
+from shared.http.fhirjson import negotiate, require_content_type
+from shared.http.routes import RouteDeclaration
+
+CAPABILITIES = capabilities(
+    {
+        "EpisodeOfCare": [
+            Operation(
+                "dsr-register",
+                "Add a person to the dynamic support register (consent or a best-interests "
+                "decision, a keyworker, the first rating)",
+            ),
+            Operation("dsr-rate", "Rate a person on the register again, with the reason"),
+        ]
+    }
+)
+
+
+def create_app(settings: DsrSettings | None = None) -> FastAPI:
+    settings = settings or DsrSettings()
+    cadence = Cadence(review_days=settings.dsr_review_days)
+    try:
+        cadence.check()
+    except ReviewRefused as error:
+        raise SystemExit(f"dsr will not start: {error}") from error
+    service = DomainService(
+        name="dsr",
+        title="OneStory dynamic support register",
+        settings=settings,
+        client_id=settings.dsr_client_id,
+        public_url=settings.dsr_public_url,
+        notification_secret=settings.dsr_notification_secret,
+        capabilities=CAPABILITIES,
+        routes=[
+            RouteDeclaration("/fhir/EpisodeOfCare/$dsr-register", ("POST",)),
+            RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-rate", ("POST",)),
+            RouteDeclaration("/dsr/register", ("GET",)),
+        ],
+    )
+    client, clock = service.client, service.clock
+    app = service.app()
+
+    @app.post("/fhir/EpisodeOfCare/$dsr-register")
+    async def add(request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "EpisodeOfCare", "c")
+        require_content_type(request)
+        episode = await entries.register(
+            client, await request.body(), by=decided_by(request), now=clock(), cadence=cadence
+        )
+        return negotiate(request).response(episode)
+
+    @app.post("/fhir/EpisodeOfCare/{episode_id}/$dsr-rate")
+    async def rate(episode_id: str, request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "EpisodeOfCare", "u")
+        require_content_type(request)
+        body = await request.body()
+        episode = await entries.rate(
+            client, episode_id, body, by=decided_by(request), now=clock(), cadence=cadence
+        )
+        return negotiate(request).response(episode)
+
+    @app.get("/dsr/register")
+    async def at_a_glance(request: Request) -> JSONResponse:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "EpisodeOfCare", "s")
+        only(request)
+        return JSONResponse(await views.register(client, now=clock()))
+
+    return service.finish(app)
+
+
+def _register_team_only(principal: Principal) -> None:
+    """The register is for its own team (the dsr-lead role) and the services: 403 otherwise."""
+    roles = principal.claims.get("roles") or []
+    system = any(scope.context == "system" for scope in principal.scopes)
+    if not system and DSR_TEAM_ROLE not in (roles if isinstance(roles, list) else []):
+        raise FhirError(
+            403, "The dynamic support register is for the register's team", code="forbidden"
+        )

@@ -1,0 +1,100 @@
+"""The register at a glance, for the DSR team: counts by rating, by locality (postcode district)
+and by age group (children and young people under 18, adults), and the reviews and C(E)TRs due
+and overdue. ``register_view`` is pure; ``register`` reads the record through the gateway.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.dsr.entries import CETR_TASK, REVIEW_TASK, rating_of
+from services.dsr.reviews import ADULT_AGE
+from shared.fhir.dates import instant, stamp
+from shared.fhir.terms import DYNAMIC_SUPPORT_REGISTER, EPISODE_TYPE, TASK_CODE, has_coding
+from shared.fhirclient import FhirClient
+
+Resource = dict[str, Any]
+SOON = timedelta(days=14)
+
+
+async def register(client: FhirClient, *, now: datetime) -> Resource:
+    found = await client.search_all(
+        "EpisodeOfCare",
+        [
+            ("type", f"{EPISODE_TYPE}|{DYNAMIC_SUPPORT_REGISTER}"),
+            ("status", "active"),
+            ("_include", "EpisodeOfCare:patient"),
+            ("_count", "1000"),
+        ],
+    )
+    tasks = await client.search_all(
+        "Task",
+        [
+            ("code", f"{TASK_CODE}|{REVIEW_TASK},{TASK_CODE}|{CETR_TASK}"),
+            ("status", "requested,received,accepted,ready,in-progress,on-hold"),
+            ("_count", "1000"),
+        ],
+    )
+    episodes = [r for r in found if r["resourceType"] == "EpisodeOfCare"]
+    people = {f"Patient/{r['id']}": r for r in found if r["resourceType"] == "Patient"}
+    return register_view(episodes, people, tasks, now=now)
+
+
+def register_view(
+    episodes: list[Resource], people: dict[str, Resource], tasks: list[Resource], *, now: datetime
+) -> Resource:
+    on_register = {f"EpisodeOfCare/{e['id']}" for e in episodes}
+    theirs = [t for t in tasks if _episode_of(t) in on_register]
+    return {
+        "now": stamp(now),
+        "people": len(episodes),
+        "by_rating": dict(Counter(rating_of(e) or "unrated" for e in episodes)),
+        "by_locality": dict(Counter(_district(people.get(_patient(e))) for e in episodes)),
+        "by_age_group": dict(Counter(_age_group(people.get(_patient(e)), now) for e in episodes)),
+        "reviews_overdue": _listed(theirs, REVIEW_TASK, now, overdue=True),
+        "reviews_due_soon": _listed(theirs, REVIEW_TASK, now, overdue=False),
+        "cetrs_overdue": _listed(theirs, CETR_TASK, now, overdue=True),
+        "cetrs_due_soon": _listed(theirs, CETR_TASK, now, overdue=False),
+    }
+
+
+def _listed(tasks: list[Resource], code: str, now: datetime, *, overdue: bool) -> list[Resource]:
+    found = []
+    for task in tasks:
+        due = ((task.get("restriction") or {}).get("period") or {}).get("end")
+        if not due or not has_coding(task.get("code"), TASK_CODE, code):
+            continue
+        late = instant(str(due)) < now
+        if late == overdue and (overdue or instant(str(due)) <= now + SOON):
+            found.append(
+                {"task": f"Task/{task['id']}", "patient": task["for"]["reference"], "due": due}
+            )
+    return sorted(found, key=lambda item: item["due"])
+
+
+def _patient(episode: Resource) -> str:
+    return str(episode["patient"]["reference"])
+
+
+def _episode_of(task: Resource) -> str:
+    return next((str(b.get("reference")) for b in task.get("basedOn") or []), "")
+
+
+def _district(person: Resource | None) -> str:
+    for address in (person or {}).get("address") or []:
+        postcode = str(address.get("postalCode") or "").strip()
+        if postcode:
+            return postcode.split()[0].upper()
+    return "unknown"
+
+
+def _age_group(person: Resource | None, now: datetime) -> str:
+    try:
+        born = date.fromisoformat(str((person or {}).get("birthDate")))
+    except ValueError:
+        return "unknown"
+    day = now.date()
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return "children-and-young-people" if age < ADULT_AGE else "adults"
