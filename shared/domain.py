@@ -282,6 +282,17 @@ def notification_route(
         return Response(status_code=200)
 
 
+def told_now(
+    handle: Callable[..., Coroutine[Any, Any, None]], clock: Clock
+) -> Callable[[str], Coroutine[Any, Any, None]]:
+    """A notification handler taking ``now``, as one ``notification_route`` can call."""
+
+    async def told(resource_id: str) -> None:
+        await handle(resource_id, now=clock())
+
+    return told
+
+
 def decided_by(request: Request) -> str:
     """Who is deciding: the caller's FHIR user (Practitioner/...), else the token's subject."""
     principal = request.state.principal

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -31,6 +29,7 @@ from shared.domain import (
     decided_by,
     notification_route,
     only,
+    told_now,
 )
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
 from shared.http.fhirjson import negotiate, require_content_type
@@ -133,7 +132,7 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         (alerting.condition_changed, alerting.encounter_changed, alerting.task_changed),
         strict=True,
     ):
-        notification_route(app, service, wanted.path, partial(_now_is, handle, clock))
+        notification_route(app, service, wanted.path, told_now(handle, clock))
 
     @app.post("/fhir/EpisodeOfCare/$enrol")
     async def enrol(request: Request) -> Response:
@@ -221,10 +220,6 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
 
 
 LONDON = ZoneInfo("Europe/London")
-
-
-async def _now_is(handle: Any, clock: Any, resource_id: str) -> None:
-    await handle(resource_id, now=clock())
 
 
 def seconds_until(hour: int, now: datetime) -> float:

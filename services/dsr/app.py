@@ -10,14 +10,32 @@ from starlette.responses import JSONResponse, Response
 from services.dsr import entries, views
 from services.dsr.reviews import Cadence, ReviewRefused
 from services.dsr.settings import DsrSettings
+from services.dsr.stays import Watching
 from shared.auth.dependency import require
 from shared.auth.tokens import Principal
-from shared.domain import DomainService, Operation, capabilities, decided_by, only
+from shared.domain import (
+    DomainService,
+    Operation,
+    Wanted,
+    capabilities,
+    decided_by,
+    notification_route,
+    only,
+    told_now,
+)
 from shared.errors import FhirError
-from shared.fhir.terms import DSR_TEAM_ROLE
+from shared.fhir.terms import DSR_TEAM_ROLE, ENCOUNTER_TYPE, MENTAL_HEALTH_ADMISSION
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
+WANTED = (
+    Wanted(
+        "/dsr/notifications/stays",
+        f"Encounter?type={ENCOUNTER_TYPE}|{MENTAL_HEALTH_ADMISSION}",
+        "Admissions to and discharges from mental health inpatient units",
+    ),
+    Wanted("/dsr/notifications/consents", "Consent", "Consent withdrawn"),
+)
 CAPABILITIES = capabilities(
     {
         "EpisodeOfCare": [
@@ -47,6 +65,7 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         public_url=settings.dsr_public_url,
         notification_secret=settings.dsr_notification_secret,
         capabilities=CAPABILITIES,
+        wanted=WANTED,
         routes=[
             RouteDeclaration("/fhir/EpisodeOfCare/$dsr-register", ("POST",)),
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-rate", ("POST",)),
@@ -54,7 +73,12 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         ],
     )
     client, clock = service.client, service.clock
+    watching = Watching(client, cadence)
     app = service.app()
+    for wanted, handle in zip(
+        WANTED, (watching.stay_changed, watching.consent_changed), strict=True
+    ):
+        notification_route(app, service, wanted.path, told_now(handle, clock))
 
     @app.post("/fhir/EpisodeOfCare/$dsr-register")
     async def add(request: Request) -> Response:

@@ -41,6 +41,7 @@ from shared.fhirclient import FhirClient
 Resource = dict[str, Any]
 APPLICATION = "onestory-dsr"
 RATING_EXTENSION = structure_definition("dsr-rating")  # valueCoding: the rating now
+CONSENT_EXTENSION = structure_definition("dsr-consent")  # valueReference: the entry's Consent
 REVIEW_TASK, CETR_TASK = "dsr-review", "cetr"
 REGISTER_TAKES = {
     "patient": "Reference",
@@ -78,6 +79,8 @@ async def register(
         )
     except rules.EntryRefused as refused:
         raise unprocessable(str(refused), code="required") from refused
+    if consent is None:
+        asked.pop("consent", None)  # an inactive Consent is no basis for the entry
     if await _on_register(client, patient):
         raise FhirError(409, f"{patient} is already on the dynamic support register")
     episode, entries = _entry(asked, patient, rating, reason, decision, by=by, now=now)
@@ -106,15 +109,39 @@ async def rate(
     registered = instant(str(episode["period"]["start"]))
     if now < registered:
         raise unprocessable("A rating cannot be before the registration")
-    updated = {**unversioned(episode), "extension": _with_rating(episode, rating)}
-    assessment = _assessment(
-        episode["patient"]["reference"], rating, reason, asked.get("answers"), by, now
-    )
-    entries = [guarded_put(updated, episode), created_at(assessment)]
+    updated, written = rerated(episode, rating, reason, by, now, answers=asked.get("answers"))
+    entries = [guarded_put(updated, episode), *written]
     entries += [guarded_put(_replaced(t), t) for t in await _open_reviews(client, episode_id)]
     entries += _plans(updated, rating, now=now, cadence=cadence)
     await client.transaction(entries, provenance=provenance(by, [reason], now, APPLICATION))
     return await client.read(f"EpisodeOfCare/{episode_id}")
+
+
+def rerated(
+    episode: Resource,
+    rating: str,
+    reason: str,
+    by: str,
+    now: datetime,
+    *,
+    answers: str | None = None,
+) -> tuple[Resource, list[Resource]]:
+    """The entry with its new rating, and the RiskAssessment that records it (the history)."""
+    updated = {**unversioned(episode), "extension": _with_rating(episode, rating)}
+    assessment = _assessment(episode["patient"]["reference"], rating, reason, answers, by, now)
+    return updated, [created_at(assessment)]
+
+
+def cetr_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
+    return _task(episode, CETR_TASK, due, now)
+
+
+def consent_of(episode: Resource) -> str | None:
+    """The Consent the entry rests on (None for a best-interests entry)."""
+    for extension in episode.get("extension") or []:
+        if extension.get("url") == CONSENT_EXTENSION:
+            return str((extension.get("valueReference") or {}).get("reference"))
+    return None
 
 
 def labelled(resource: Resource) -> Resource:
@@ -245,7 +272,14 @@ def _entry(
             "period": {"start": stamp(now)},
             "careManager": {"reference": keyworker},
             "team": [{"reference": f"CareTeam/{team['id']}"}],
-            "extension": [{"url": RATING_EXTENSION, "valueCoding": coding(RAG_RATING, rating)}],
+            "extension": [
+                {"url": RATING_EXTENSION, "valueCoding": coding(RAG_RATING, rating)},
+                *(
+                    [{"url": CONSENT_EXTENSION, "valueReference": {"reference": asked["consent"]}}]
+                    if asked.get("consent")
+                    else []
+                ),
+            ],
         }
     )
     written = [episode, team, _assessment(patient, rating, reason, asked.get("answers"), by, now)]

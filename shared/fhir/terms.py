@@ -146,6 +146,10 @@ CARE_COORDINATION_TEAM = {
     "display": "Longitudinal care-coordination focused care team",
 }
 
+# A stay in a mental health inpatient unit: Encounter.type (searchable; the register watches).
+ENCOUNTER_TYPE = code_system("encounter-type")
+MENTAL_HEALTH_ADMISSION = "mental-health-admission"
+
 # Triage of a referral at the single point of access: the Task whose focus is the referral.
 TASK_CODE = code_system("task-code")
 TRIAGE_TASK = "triage"

@@ -202,3 +202,73 @@ async def test_given_someone_outside_the_team_then_403_and_the_attempt_is_audite
         return len(events.get("entry", [])) >= 2
 
     assert await eventually(refused_in_audit)
+
+
+def mental_health_stay(who: str, status: str = "in-progress") -> Resource:
+    return {
+        "resourceType": "Encounter",
+        "status": status,
+        "class": {"system": terms.ACT_CODE, "code": "IMP"},
+        "type": [{"coding": [terms.coding(terms.ENCOUNTER_TYPE, terms.MENTAL_HEALTH_ADMISSION)]}],
+        "subject": {"reference": who},
+        "period": {"start": (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="seconds")},
+    }
+
+
+async def rating_now(desk: httpx.AsyncClient, episode_id: str) -> str:
+    episode = (await desk.get(f"EpisodeOfCare/{episode_id}")).json()
+    return next(
+        e["valueCoding"]["code"] for e in episode["extension"] if e["url"] == RATING_EXTENSION
+    )
+
+
+@pytest.mark.parametrize(("born", "days"), [("1996-02-03", 28), ("2011-02-03", 14)])
+async def test_given_an_admission_then_blue_with_a_post_admission_cetr_and_red_after_discharge(
+    lead: Staff, desk: httpx.AsyncClient, born: str, days: int
+) -> None:
+    who = await person(desk, birth_date=born)
+    episode = await registered(
+        lead.client,
+        entry(who, lead.reference, ("consent", "Reference", await consent_of(desk, who))),
+    )
+    answer = await desk.post("Encounter", json=mental_health_stay(who))
+    stay = answer.json()
+
+    async def blue() -> bool:
+        return await rating_now(desk, episode["id"]) == "blue"
+
+    assert await eventually(blue)
+    tasks = (
+        await desk.get("Task", params={"patient": who, "code": f"{terms.TASK_CODE}|cetr"})
+    ).json()
+    (cetr,) = [e["resource"] for e in tasks["entry"]]
+    due = instant(cetr["restriction"]["period"]["end"]) - instant(stay["period"]["start"])
+    assert due == timedelta(days=days)
+
+    left = {k: v for k, v in stay.items() if k != "meta"} | {"status": "finished"}
+    left["period"] = {**stay["period"], "end": datetime.now(UTC).isoformat(timespec="seconds")}
+    assert (await desk.put(f"Encounter/{stay['id']}", json=left)).status_code == 200
+
+    async def red() -> bool:
+        return await rating_now(desk, episode["id"]) == "red"
+
+    assert await eventually(red)
+
+
+async def test_given_consent_withdrawn_then_off_the_active_register(
+    lead: Staff, desk: httpx.AsyncClient
+) -> None:
+    who = await person(desk)
+    consent = await consent_of(desk, who)
+    episode = await registered(
+        lead.client, entry(who, lead.reference, ("consent", "Reference", consent))
+    )
+    given = (await desk.get(consent)).json()
+
+    withdrawn = {k: v for k, v in given.items() if k != "meta"} | {"status": "inactive"}
+    assert (await desk.put(consent, json=withdrawn)).status_code == 200
+
+    async def off() -> bool:
+        return (await desk.get(f"EpisodeOfCare/{episode['id']}")).json()["status"] == "finished"
+
+    assert await eventually(off)
