@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from services.dsr import entries, views
+from services.dsr import entries, meetings, views
 from services.dsr.reviews import Cadence, ReviewRefused
 from services.dsr.settings import DsrSettings
 from services.dsr.stays import Watching
@@ -45,6 +45,12 @@ CAPABILITIES = capabilities(
                 "decision, a keyworker, the first rating)",
             ),
             Operation("dsr-rate", "Rate a person on the register again, with the reason"),
+            Operation("dsr-review", "Record a review held, and plan the next"),
+            Operation(
+                "cetr",
+                "Record a Care (Education) and Treatment Review: panel, planner consent, "
+                "recommendations",
+            ),
         ]
     }
 )
@@ -69,6 +75,8 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         routes=[
             RouteDeclaration("/fhir/EpisodeOfCare/$dsr-register", ("POST",)),
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-rate", ("POST",)),
+            RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-review", ("POST",)),
+            RouteDeclaration("/fhir/EpisodeOfCare/{id}/$cetr", ("POST",)),
             RouteDeclaration("/dsr/register", ("GET",)),
         ],
     )
@@ -100,6 +108,28 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
             client, episode_id, body, by=decided_by(request), now=clock(), cadence=cadence
         )
         return negotiate(request).response(episode)
+
+    @app.post("/fhir/EpisodeOfCare/{episode_id}/$dsr-review")
+    async def review(episode_id: str, request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "Task", "u")
+        require_content_type(request)
+        body = await request.body()
+        answer = await meetings.review_held(
+            client, episode_id, body, by=decided_by(request), now=clock(), cadence=cadence
+        )
+        return negotiate(request).response(answer)
+
+    @app.post("/fhir/EpisodeOfCare/{episode_id}/$cetr")
+    async def cetr(episode_id: str, request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "Encounter", "c")
+        require_content_type(request)
+        body = await request.body()
+        meeting = await meetings.cetr_held(
+            client, episode_id, body, by=decided_by(request), now=clock(), cadence=cadence
+        )
+        return negotiate(request).response(meeting)
 
     @app.get("/dsr/register")
     async def at_a_glance(request: Request) -> JSONResponse:

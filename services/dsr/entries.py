@@ -136,6 +136,10 @@ def cetr_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
     return _task(episode, CETR_TASK, due, now)
 
 
+def review_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
+    return _task(episode, REVIEW_TASK, due, now)
+
+
 def consent_of(episode: Resource) -> str | None:
     """The Consent the entry rests on (None for a best-interests entry)."""
     for extension in episode.get("extension") or []:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 RATINGS = ("red", "amber", "green", "blue")
 ADULT_AGE = 18
@@ -69,6 +70,14 @@ class Due:
     what: str  # "review", "community-cetr", "post-admission-cetr", "inpatient-cetr"
     due: datetime
     why: str
+
+
+def born_on(person: Mapping[str, Any]) -> date:
+    """A person's birth date; unknown ones are treated as an adult's."""
+    try:
+        return date.fromisoformat(str(person.get("birthDate")))
+    except ValueError:
+        return date(1900, 1, 1)
 
 
 def known_rating(rating: str) -> str:

@@ -13,7 +13,7 @@ Each change is made once: a rating already blue (or red) for that stay is left a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from services.dsr import entries, reviews
@@ -70,7 +70,7 @@ class Watching:
     async def _admitted(self, episode: Resource, stay: Resource, now: datetime) -> None:
         if entries.rating_of(episode) == "blue":
             return
-        born = await self._born(episode)
+        born = reviews.born_on(await self.client.read(episode["patient"]["reference"]))
         admitted = instant(str(stay["period"]["start"]))
         (cetr,) = reviews.cetrs_due(
             rating="blue",
@@ -118,10 +118,3 @@ class Watching:
             ],
         )
         return found[0] if found else None
-
-    async def _born(self, episode: Resource) -> date:
-        person = await self.client.read(episode["patient"]["reference"])
-        try:
-            return date.fromisoformat(str(person.get("birthDate")))
-        except ValueError:
-            return date(1900, 1, 1)  # unknown: treated as an adult

@@ -29,6 +29,9 @@ class Register:
     def view(self) -> str:
         return f"{self.gateway.base.removesuffix('/fhir')}/dsr/register"
 
+    def clock(self) -> str:
+        return f"{self.dsr.base.removesuffix('/fhir')}/dsr/clock"
+
 
 @pytest.fixture(scope="session")
 def register(

@@ -272,3 +272,70 @@ async def test_given_consent_withdrawn_then_off_the_active_register(
         return (await desk.get(f"EpisodeOfCare/{episode['id']}")).json()["status"] == "finished"
 
     assert await eventually(off)
+
+
+async def on_register(
+    lead: Staff, desk: httpx.AsyncClient, rating: str = "red"
+) -> tuple[str, Resource]:
+    who = await person(desk)
+    consent = ("consent", "Reference", await consent_of(desk, who))
+    return who, await registered(lead.client, entry(who, lead.reference, consent, rating=rating))
+
+
+async def test_given_a_review_held_then_the_next_is_planned_and_one_before_registration_refused(
+    lead: Staff, desk: httpx.AsyncClient
+) -> None:
+    who, episode = await on_register(lead, desk, rating="amber")
+    path = f"EpisodeOfCare/{episode['id']}/$dsr-review"
+    held = datetime.now(UTC).isoformat(timespec="seconds")
+
+    early = await lead.client.post(
+        path,
+        json=parameters(("held", "DateTime", "2020-01-01T10:00:00Z"), ("outcome", "String", "x")),
+    )
+    answer = await lead.client.post(
+        path, json=parameters(("held", "DateTime", held), ("outcome", "String", "Stable at home"))
+    )
+
+    assert early.status_code == 422 and "before the registration" in early.text
+    assert answer.status_code == 200, answer.text
+    reviews = (
+        await desk.get("Task", params={"patient": who, "code": f"{terms.TASK_CODE}|{REVIEW_TASK}"})
+    ).json()
+    statuses = sorted(e["resource"]["status"] for e in reviews["entry"])
+    assert statuses == ["completed", "requested"]
+
+
+async def test_given_a_cetr_held_then_its_recommendations_are_tracked_and_the_planner_rule_kept(
+    lead: Staff, desk: httpx.AsyncClient, register: Register
+) -> None:
+    who, episode = await on_register(lead, desk, rating="red")
+    path = f"EpisodeOfCare/{episode['id']}/$cetr"
+    held = datetime.now(UTC) + timedelta(days=1)  # the register's clock is moved on 2 days
+
+    def cetr(asked: datetime) -> Resource:
+        return parameters(
+            ("held", "DateTime", held.isoformat(timespec="seconds")),
+            ("panel", "Reference", lead.reference),
+            ("plannerConsentAsked", "DateTime", asked.isoformat(timespec="seconds")),
+            ("recommendation", "String", "Sensory assessment at the day centre"),
+            ("recommendation", "String", "Crisis plan shared with the family"),
+        )
+
+    await desk.put(register.clock(), json={"offset_seconds": 2 * 24 * 3600})
+    try:
+        too_late = await lead.client.post(path, json=cetr(held - timedelta(hours=2)))
+        answer = await lead.client.post(path, json=cetr(held - timedelta(days=3)))
+    finally:
+        await desk.put(register.clock(), json={"offset_seconds": 0})
+
+    assert too_late.status_code == 422 and "24 hours" in too_late.text
+    assert answer.status_code == 200, answer.text
+    assert terms.has_label(answer.json(), terms.DSR_LABEL)
+    tasks = (await desk.get("Task", params={"patient": who})).json()
+    by_code: dict[str, list[str]] = {}
+    for found in tasks["entry"]:
+        task = found["resource"]
+        by_code.setdefault(task["code"]["coding"][0]["code"], []).append(task["status"])
+    assert by_code["cetr"] == ["completed"]
+    assert by_code["cetr-recommendation"] == ["requested", "requested"]
