@@ -4,6 +4,9 @@ the gateway with its own credentials, under the DSR security label."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,11 +26,13 @@ from shared.domain import (
     only,
     told_now,
 )
-from shared.errors import FhirError
+from shared.errors import FhirError, bad_request
+from shared.fhir.measures import period_of
 from shared.fhir.terms import DSR_TEAM_ROLE, ENCOUNTER_TYPE, MENTAL_HEALTH_ADMISSION
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
+LONDON = ZoneInfo("Europe/London")
 WANTED = (
     Wanted(
         "/dsr/notifications/stays",
@@ -78,9 +83,15 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-review", ("POST",)),
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$cetr", ("POST",)),
             RouteDeclaration("/dsr/register", ("GET",)),
+            RouteDeclaration(f"/fhir/Measure/{views.MEASURE.id}/$evaluate-measure", ("GET",)),
         ],
     )
     client, clock = service.client, service.clock
+
+    async def ensure_measure() -> None:
+        await views.MEASURE.ensure(client)
+
+    service.on_subscribed.append(ensure_measure)
     watching = Watching(client, cadence)
     app = service.app()
     for wanted, handle in zip(
@@ -137,6 +148,22 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         require(request.state.principal, "EpisodeOfCare", "s")
         only(request)
         return JSONResponse(await views.register(client, now=clock()))
+
+    @app.get(f"/fhir/Measure/{views.MEASURE.id}/$evaluate-measure")
+    async def assurance(request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "MeasureReport", "r")
+        only(request, "periodStart", "periodEnd", "reportType")
+        if request.query_params.get("reportType", "population") != "population":
+            raise bad_request("This Measure reports on the population only")
+        first, last = period_of(
+            request.query_params, start_name="periodStart", end_name="periodEnd"
+        )
+        since = datetime.combine(first, time(), LONDON)
+        until = datetime.combine(last + timedelta(days=1), time(), LONDON)
+        view = await views.register(client, now=clock(), since=since, until=until)
+        report = views.measure_report(view, first_day=first, last_day=last, now=clock())
+        return negotiate(request).response(report)
 
     return service.finish(app)
 

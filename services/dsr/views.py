@@ -12,14 +12,36 @@ from typing import Any
 from services.dsr.entries import CETR_TASK, REVIEW_TASK, rating_of
 from services.dsr.reviews import ADULT_AGE
 from shared.fhir.dates import instant, stamp
-from shared.fhir.terms import DYNAMIC_SUPPORT_REGISTER, EPISODE_TYPE, TASK_CODE, has_coding
+from shared.fhir.measures import Figures, counted, stratifier
+from shared.fhir.terms import (
+    DYNAMIC_SUPPORT_REGISTER,
+    ENCOUNTER_TYPE,
+    EPISODE_TYPE,
+    MENTAL_HEALTH_ADMISSION,
+    RAG_RATING,
+    TASK_CODE,
+    code_system,
+    has_coding,
+)
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 SOON = timedelta(days=14)
+POSTCODE_DISTRICT = "https://www.ons.gov.uk/postcode-district"
+AGE_GROUP = code_system("age-group")
 
 
-async def register(client: FhirClient, *, now: datetime) -> Resource:
+async def register(
+    client: FhirClient,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Resource:
+    """The register now, with the admissions and discharges of its people between ``since`` and
+    ``until`` (the last 30 days by default)."""
+    until = until or now
+    since = since or until - timedelta(days=30)
     found = await client.search_all(
         "EpisodeOfCare",
         [
@@ -39,7 +61,33 @@ async def register(client: FhirClient, *, now: datetime) -> Resource:
     )
     episodes = [r for r in found if r["resourceType"] == "EpisodeOfCare"]
     people = {f"Patient/{r['id']}": r for r in found if r["resourceType"] == "Patient"}
-    return register_view(episodes, people, tasks, now=now)
+    stays = await client.search_all(
+        "Encounter",
+        [
+            ("type", f"{ENCOUNTER_TYPE}|{MENTAL_HEALTH_ADMISSION}"),
+            ("date", f"ge{stamp(since)}"),
+            ("_count", "1000"),
+        ],
+    )
+    view = register_view(episodes, people, tasks, now=now)
+    return {**view, **stays_between(stays, set(people), since=since, until=until)}
+
+
+def stays_between(
+    stays: list[Resource], people: set[str], *, since: datetime, until: datetime
+) -> Resource:
+    """Admissions to and discharges from mental health inpatient units of the register's people
+    in [since, until)."""
+    theirs = [s for s in stays if str((s.get("subject") or {}).get("reference")) in people]
+
+    def within(moment: str | None) -> bool:
+        return bool(moment) and since <= instant(str(moment)) < until
+
+    return {
+        "period": {"start": stamp(since), "end": stamp(until)},
+        "admissions": sum(within((s.get("period") or {}).get("start")) for s in theirs),
+        "discharges": sum(within((s.get("period") or {}).get("end")) for s in theirs),
+    }
 
 
 def register_view(
@@ -98,3 +146,41 @@ def _age_group(person: Resource | None, now: datetime) -> str:
     day = now.date()
     age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
     return "children-and-young-people" if age < ADULT_AGE else "adults"
+
+
+MEASURE = Figures(
+    id="dynamic-support-register",
+    version="2026.12.1",
+    name="DynamicSupportRegister",
+    title="Dynamic support register: monthly assurance",
+    description="People on the register by rating, locality and age group; reviews and C(E)TRs "
+    "overdue; admissions to and discharges from mental health inpatient units in the period.",
+    reporter="Dynamic support register team",
+    group_system=code_system("dsr-figure"),
+    groups={
+        "people": "People on the active register, by rating, locality and age group",
+        "reviews-overdue": "Reviews overdue",
+        "cetrs-overdue": "C(E)TRs overdue",
+        "admissions": "Admissions to mental health inpatient units in the period",
+        "discharges": "Discharges from mental health inpatient units in the period",
+    },
+)
+
+
+def measure_report(view: Resource, *, first_day: date, last_day: date, now: datetime) -> Resource:
+    groups = [
+        MEASURE.group(
+            "people",
+            counted(view["people"]),
+            stratifiers=[
+                stratifier("rating", RAG_RATING, view["by_rating"]),
+                stratifier("locality", POSTCODE_DISTRICT, view["by_locality"]),
+                stratifier("age-group", AGE_GROUP, view["by_age_group"]),
+            ],
+        ),
+        MEASURE.group("reviews-overdue", counted(len(view["reviews_overdue"]))),
+        MEASURE.group("cetrs-overdue", counted(len(view["cetrs_overdue"]))),
+        MEASURE.group("admissions", counted(view["admissions"])),
+        MEASURE.group("discharges", counted(view["discharges"])),
+    ]
+    return MEASURE.report(groups, first_day=first_day, last_day=last_day, now=now)

@@ -14,6 +14,7 @@ import pytest
 from services.dsr.entries import RATING_EXTENSION, REVIEW_TASK
 from shared.fhir import terms
 from shared.fhir.dates import instant
+from shared.fhir.validation import validate
 from tests.caseload.conftest import eventually
 from tests.dsr.conftest import Register, Staff, consent_of, parameters, person
 
@@ -339,3 +340,33 @@ async def test_given_a_cetr_held_then_its_recommendations_are_tracked_and_the_pl
         by_code.setdefault(task["code"]["coding"][0]["code"], []).append(task["status"])
     assert by_code["cetr"] == ["completed"]
     assert by_code["cetr-recommendation"] == ["requested", "requested"]
+
+
+async def test_given_the_month_then_the_assurance_report_counts_the_register_and_its_stays(
+    lead: Staff, desk: httpx.AsyncClient, register: Register
+) -> None:
+    who, _ = await on_register(lead, desk, rating="amber")
+    await desk.post("Encounter", json=mental_health_stay(who))
+    today = datetime.now(UTC).date()
+    period = {
+        "periodStart": (today - timedelta(days=30)).isoformat(),
+        "periodEnd": today.isoformat(),
+    }
+
+    view = (await lead.client.get(register.view())).json()
+    answer = await lead.client.get(
+        "Measure/dynamic-support-register/$evaluate-measure", params=period
+    )
+    refused = await lead.client.get(
+        "Measure/dynamic-support-register/$evaluate-measure",
+        params={**period, "reportType": "subject"},
+    )
+
+    assert view["admissions"] >= 1
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    validate(report)
+    groups = {g["code"]["coding"][0]["code"]: g for g in report["group"]}
+    assert groups["admissions"]["population"][0]["count"] >= 1
+    assert groups["people"]["population"][0]["count"] >= 1
+    assert refused.status_code == 400
