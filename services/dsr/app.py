@@ -51,6 +51,7 @@ CAPABILITIES = capabilities(
             ),
             Operation("dsr-rate", "Rate a person on the register again, with the reason"),
             Operation("dsr-review", "Record a review held, and plan the next"),
+            Operation("dsr-register-review", "Record the monthly review of the whole register"),
             Operation(
                 "cetr",
                 "Record a Care (Education) and Treatment Review: panel, planner consent, "
@@ -82,6 +83,7 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-rate", ("POST",)),
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$dsr-review", ("POST",)),
             RouteDeclaration("/fhir/EpisodeOfCare/{id}/$cetr", ("POST",)),
+            RouteDeclaration("/fhir/EpisodeOfCare/$dsr-register-review", ("POST",)),
             RouteDeclaration("/dsr/register", ("GET",)),
             RouteDeclaration(f"/fhir/Measure/{views.MEASURE.id}/$evaluate-measure", ("GET",)),
         ],
@@ -141,6 +143,15 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
             client, episode_id, body, by=decided_by(request), now=clock(), cadence=cadence
         )
         return negotiate(request).response(meeting)
+
+    @app.post("/fhir/EpisodeOfCare/$dsr-register-review")
+    async def register_review(request: Request) -> Response:
+        _register_team_only(request.state.principal)
+        require(request.state.principal, "Task", "c")
+        require_content_type(request)
+        body = await request.body()
+        task = await meetings.register_reviewed(client, body, by=decided_by(request), now=clock())
+        return negotiate(request).response(task)
 
     @app.get("/dsr/register")
     async def at_a_glance(request: Request) -> JSONResponse:

@@ -14,7 +14,7 @@ One transaction each, with a Provenance naming who did it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.dsr import register as rules
@@ -42,7 +42,9 @@ Resource = dict[str, Any]
 APPLICATION = "onestory-dsr"
 RATING_EXTENSION = structure_definition("dsr-rating")  # valueCoding: the rating now
 CONSENT_EXTENSION = structure_definition("dsr-consent")  # valueReference: the entry's Consent
+DISCHARGED_EXTENSION = structure_definition("dsr-discharged")  # valueDateTime: last MH discharge
 REVIEW_TASK, CETR_TASK = "dsr-review", "cetr"
+REGISTER_REVIEW_TASK = "dsr-register-review"  # the whole register, monthly
 REGISTER_TAKES = {
     "patient": "Reference",
     "keyworker": "Reference",
@@ -109,6 +111,7 @@ async def rate(
     registered = instant(str(episode["period"]["start"]))
     if now < registered:
         raise unprocessable("A rating cannot be before the registration")
+    _red_after_discharge(episode, rating, now, cadence)
     updated, written = rerated(episode, rating, reason, by, now, answers=asked.get("answers"))
     entries = [guarded_put(updated, episode), *written]
     entries += [guarded_put(_replaced(t), t) for t in await _open_reviews(client, episode_id)]
@@ -138,6 +141,35 @@ def cetr_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
 
 def review_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
     return _task(episode, REVIEW_TASK, due, now)
+
+
+def _red_after_discharge(
+    episode: Resource, rating: str, now: datetime, cadence: reviews.Cadence
+) -> None:
+    """409 for lowering a rating from red too soon after a mental health discharge."""
+    left = discharged_at(episode)
+    if left is None:
+        return
+    if reviews.rating_after_discharge(rating, discharged=left, now=now, cadence=cadence) != rating:
+        days = cadence.red_after_discharge_days
+        until = stamp(left + timedelta(days=days))
+        raise FhirError(409, f"Red for at least {days} days after a discharge: until {until}")
+
+
+def discharged_at(episode: Resource) -> datetime | None:
+    """When the person last left a mental health inpatient unit, if they have."""
+    for extension in episode.get("extension") or []:
+        if extension.get("url") == DISCHARGED_EXTENSION and extension.get("valueDateTime"):
+            return instant(str(extension["valueDateTime"]))
+    return None
+
+
+def with_discharge(episode: Resource, at: datetime) -> Resource:
+    kept = [e for e in episode.get("extension") or [] if e.get("url") != DISCHARGED_EXTENSION]
+    return {
+        **episode,
+        "extension": [*kept, {"url": DISCHARGED_EXTENSION, "valueDateTime": stamp(at)}],
+    }
 
 
 def consent_of(episode: Resource) -> str | None:

@@ -66,6 +66,34 @@ async def review_held(
     }
 
 
+async def register_reviewed(client: FhirClient, body: bytes, *, by: str, now: datetime) -> Resource:
+    """The whole register reviewed (monthly): a completed Task, which the register's view
+    counts from."""
+    asked = read_parameters(body, "$dsr-register-review", REVIEW_TAKES)
+    outcome = required(asked, "outcome", "what the review found")
+    held = _instant(required(asked, "held", "when it was held"))
+    if held > now:
+        raise unprocessable("It is dated in the future: record it once it has been held")
+    review = entries.labelled(
+        {
+            "resourceType": "Task",
+            "id": new_id(),
+            "status": "completed",
+            "intent": "plan",
+            "code": {
+                "coding": [coding(TASK_CODE, entries.REGISTER_REVIEW_TASK, "Register review")]
+            },
+            "description": outcome,
+            "authoredOn": stamp(now),
+            "executionPeriod": {"start": stamp(held), "end": stamp(held)},
+        }
+    )
+    await client.transaction(
+        [created_at(review)], provenance=provenance(by, [outcome], now, entries.APPLICATION)
+    )
+    return await client.read(f"Task/{review['id']}")
+
+
 async def cetr_held(
     client: FhirClient,
     episode_id: str,

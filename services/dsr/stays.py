@@ -94,7 +94,8 @@ class Watching:
             return
         days = self.cadence.red_after_discharge_days
         reason = f"Discharged (Encounter/{stay['id']}): red for at least {days} days"
-        await self._rated(episode, "red", reason, now, [])
+        left = instant(str(stay["period"]["end"]))
+        await self._rated(entries.with_discharge(episode, left), "red", reason, now, [])
 
     async def _rated(
         self, episode: Resource, rating: str, reason: str, now: datetime, more: list[Resource]

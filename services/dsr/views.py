@@ -9,7 +9,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.dsr.entries import CETR_TASK, REVIEW_TASK, rating_of
+from services.dsr import reviews
+from services.dsr.entries import CETR_TASK, REGISTER_REVIEW_TASK, REVIEW_TASK, rating_of
 from services.dsr.reviews import ADULT_AGE
 from shared.fhir.dates import instant, stamp
 from shared.fhir.measures import Figures, counted, stratifier
@@ -27,6 +28,7 @@ from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 SOON = timedelta(days=14)
+REGISTER_EVERY = timedelta(days=reviews.Cadence().register_review_days)
 POSTCODE_DISTRICT = "https://www.ons.gov.uk/postcode-district"
 AGE_GROUP = code_system("age-group")
 
@@ -70,7 +72,28 @@ async def register(
         ],
     )
     view = register_view(episodes, people, tasks, now=now)
-    return {**view, **stays_between(stays, set(people), since=since, until=until)}
+    last = await client.search(
+        "Task",
+        [
+            ("code", f"{TASK_CODE}|{REGISTER_REVIEW_TASK}"),
+            ("_sort", "-authored-on"),
+            ("_count", "1"),
+        ],
+    )
+    return {
+        **view,
+        "register_review": register_review(
+            last[0] if last else None, now=now, every=REGISTER_EVERY
+        ),
+        **stays_between(stays, set(people), since=since, until=until),
+    }
+
+
+def register_review(last: Resource | None, *, now: datetime, every: timedelta) -> Resource:
+    """When the whole register was last reviewed and when the next review is due."""
+    held = ((last or {}).get("executionPeriod") or {}).get("end")
+    due = instant(str(held)) + every if held else now
+    return {"last": held, "due": stamp(due), "overdue": due < now}
 
 
 def stays_between(

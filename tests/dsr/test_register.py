@@ -16,6 +16,7 @@ from shared.fhir import terms
 from shared.fhir.dates import instant
 from shared.fhir.validation import validate
 from tests.caseload.conftest import eventually
+from tests.conftest import gateway_client
 from tests.dsr.conftest import Register, Staff, consent_of, parameters, person
 
 Resource = dict[str, Any]
@@ -370,3 +371,84 @@ async def test_given_the_month_then_the_assurance_report_counts_the_register_and
     assert groups["admissions"]["population"][0]["count"] >= 1
     assert groups["people"]["population"][0]["count"] >= 1
     assert refused.status_code == 400
+
+
+async def test_given_a_discharge_then_the_rating_cannot_be_lowered_for_two_weeks(
+    lead: Staff, desk: httpx.AsyncClient
+) -> None:
+    who, episode = await on_register(lead, desk, rating="amber")
+    stay = (await desk.post("Encounter", json=mental_health_stay(who))).json()
+
+    async def blue() -> bool:
+        return await rating_now(desk, episode["id"]) == "blue"
+
+    assert await eventually(blue)
+    left = {k: v for k, v in stay.items() if k != "meta"} | {"status": "finished"}
+    left["period"] = {**stay["period"], "end": datetime.now(UTC).isoformat(timespec="seconds")}
+    await desk.put(f"Encounter/{stay['id']}", json=left)
+
+    async def red() -> bool:
+        return await rating_now(desk, episode["id"]) == "red"
+
+    assert await eventually(red)
+    lowered = await lead.client.post(
+        f"EpisodeOfCare/{episode['id']}/$dsr-rate",
+        json=parameters(("rating", "Code", "green"), ("reason", "String", "Settled at home")),
+    )
+    assert lowered.status_code == 409 and "at least 14 days" in lowered.text
+
+
+async def test_given_the_whole_register_reviewed_then_the_next_review_is_a_month_on(
+    lead: Staff, register: Register
+) -> None:
+    held = datetime.now(UTC).replace(microsecond=0)
+
+    answer = await lead.client.post(
+        "EpisodeOfCare/$dsr-register-review",
+        json=parameters(
+            ("held", "DateTime", held.isoformat()), ("outcome", "String", "All ratings checked")
+        ),
+    )
+    view = (await lead.client.get(register.view())).json()
+
+    assert answer.status_code == 200, answer.text
+    assert view["register_review"]["overdue"] is False
+    assert instant(view["register_review"]["due"]) == held + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"resourceType": "Parameters", "parameter": [', 400),
+        (b'{"resourceType": "Patient"}', 400),
+        (
+            b'{"resourceType": "Parameters", "parameter": [{"name": "colour", '
+            b'"valueCode": "red"}]}',
+            400,
+        ),
+        (
+            b'{"resourceType": "Parameters", "parameter": [{"name": "rating", "valueInteger": 1}]}',
+            400,
+        ),
+    ],
+)
+async def test_given_a_malformed_request_then_400(lead: Staff, body: bytes, status: int) -> None:
+    answer = await lead.client.post("EpisodeOfCare/$dsr-register", content=body)
+
+    assert answer.status_code == status, answer.text
+
+
+async def test_given_no_token_or_a_residents_or_a_body_too_large_then_refused(
+    register: Register, lead: Staff, issuer: Any
+) -> None:
+    resident = issuer.issue(scope="patient/*.cruds", patient="someone", client_id="resident-app")
+    async with gateway_client(register.gateway, None) as stranger:
+        anonymous = await stranger.get(register.view())
+    async with gateway_client(register.gateway, resident) as theirs:
+        their_view = await theirs.get(register.view())
+    big = parameters(("reason", "String", "x" * 2_000_000))
+
+    too_large = await lead.client.post("EpisodeOfCare/$dsr-register", json=big)
+
+    assert anonymous.status_code == 401 and their_view.status_code == 403
+    assert too_large.status_code == 413
