@@ -452,3 +452,23 @@ async def test_given_no_token_or_a_residents_or_a_body_too_large_then_refused(
 
     assert anonymous.status_code == 401 and their_view.status_code == 403
     assert too_large.status_code == 413
+
+
+async def test_given_the_register_then_the_keyworker_reads_it_and_others_do_not(
+    lead: Staff, outsider: Staff, desk: httpx.AsyncClient
+) -> None:
+    """The lead is the keyworker here; the outsider has no relationship with the person."""
+    who, _ = await on_register(lead, desk, rating="amber")
+
+    seen = await lead.client.get("RiskAssessment", params={"patient": who})
+    hidden = await outsider.client.get("RiskAssessment", params={"patient": who})
+
+    ratings = [
+        e["resource"]
+        for e in seen.json().get("entry", [])
+        if e["resource"]["resourceType"] == "RiskAssessment"
+    ]
+    assert seen.status_code == 200 and ratings and terms.has_label(ratings[0], terms.DSR_LABEL)
+    withheld = [e["resource"] for e in hidden.json().get("entry", [])]
+    assert hidden.status_code == 200
+    assert [r["resourceType"] for r in withheld] == ["OperationOutcome"]  # "withheld", no rating
