@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from services.dsr import entries, meetings, views
-from services.dsr.reviews import Cadence, ReviewRefused
+from services.dsr.reviews import ReviewRefused
 from services.dsr.settings import DsrSettings
 from services.dsr.stays import Watching
 from shared.auth.dependency import require
@@ -64,7 +64,7 @@ CAPABILITIES = capabilities(
 
 def create_app(settings: DsrSettings | None = None) -> FastAPI:
     settings = settings or DsrSettings()
-    cadence = Cadence(review_days=settings.dsr_review_days)
+    cadence = settings.cadence()
     try:
         cadence.check()
     except ReviewRefused as error:
@@ -158,7 +158,7 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         _register_team_only(request.state.principal)
         require(request.state.principal, "EpisodeOfCare", "s")
         only(request)
-        return JSONResponse(await views.register(client, now=clock()))
+        return JSONResponse(await views.register(client, now=clock(), cadence=cadence))
 
     @app.get(f"/fhir/Measure/{views.MEASURE.id}/$evaluate-measure")
     async def assurance(request: Request) -> Response:
@@ -172,7 +172,7 @@ def create_app(settings: DsrSettings | None = None) -> FastAPI:
         )
         since = datetime.combine(first, time(), LONDON)
         until = datetime.combine(last + timedelta(days=1), time(), LONDON)
-        view = await views.register(client, now=clock(), since=since, until=until)
+        view = await views.register(client, now=clock(), cadence=cadence, since=since, until=until)
         report = views.measure_report(view, first_day=first, last_day=last, now=clock())
         return negotiate(request).response(report)
 

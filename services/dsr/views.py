@@ -28,7 +28,6 @@ from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 SOON = timedelta(days=14)
-REGISTER_EVERY = timedelta(days=reviews.Cadence().register_review_days)
 POSTCODE_DISTRICT = "https://www.ons.gov.uk/postcode-district"
 AGE_GROUP = code_system("age-group")
 
@@ -37,6 +36,7 @@ async def register(
     client: FhirClient,
     *,
     now: datetime,
+    cadence: reviews.Cadence,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Resource:
@@ -83,7 +83,7 @@ async def register(
     return {
         **view,
         "register_review": register_review(
-            last[0] if last else None, now=now, every=REGISTER_EVERY
+            last[0] if last else None, now=now, every=timedelta(days=cadence.register_review_days)
         ),
         **stays_between(stays, set(people), since=since, until=until),
     }

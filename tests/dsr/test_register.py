@@ -5,6 +5,8 @@ audited."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from shared.fhir.validation import validate
 from tests.caseload.conftest import eventually
 from tests.conftest import gateway_client
 from tests.dsr.conftest import Register, Staff, consent_of, parameters, person
+from tests.support.services import REPO
 
 Resource = dict[str, Any]
 
@@ -472,3 +475,26 @@ async def test_given_the_register_then_the_keyworker_reads_it_and_others_do_not(
     withheld = [e["resource"] for e in hidden.json().get("entry", [])]
     assert hidden.status_code == 200
     assert [r["resourceType"] for r in withheld] == ["OperationOutcome"]  # "withheld", no rating
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fault"),
+    [
+        ("ONESTORY_DSR_RED_AFTER_DISCHARGE_DAYS", "0", "red_after_discharge_days"),
+        ("ONESTORY_DSR_REVIEW_DAYS", '{"red": 7}', "'amber'"),
+    ],
+)
+def test_given_settings_that_make_no_sense_then_the_register_refuses_to_start(
+    variable: str, value: str, fault: str
+) -> None:
+    started = subprocess.run(
+        [sys.executable, "-c", "from services.dsr.app import create_app; create_app()"],
+        cwd=REPO,
+        env={variable: value, "ONESTORY_ENVIRONMENT": "test", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0 and "dsr will not start" in started.stderr
+    assert fault in started.stderr
