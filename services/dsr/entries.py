@@ -26,6 +26,7 @@ from shared.fhir.entries import created_at, guarded_put, location, new_id, unver
 from shared.fhir.parameters import read_parameters, required
 from shared.fhir.terms import (
     DSR_LABEL,
+    DSR_RATING_EXTENSION,
     DSR_RISK_ASSESSMENT,
     DYNAMIC_SUPPORT_REGISTER,
     EPISODE_TYPE,
@@ -40,7 +41,7 @@ from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
 APPLICATION = "onestory-dsr"
-RATING_EXTENSION = structure_definition("dsr-rating")  # valueCoding: the rating now
+RATING_EXTENSION = DSR_RATING_EXTENSION  # valueCoding: the rating now
 CONSENT_EXTENSION = structure_definition("dsr-consent")  # valueReference: the entry's Consent
 DISCHARGED_EXTENSION = structure_definition("dsr-discharged")  # valueDateTime: last MH discharge
 REVIEW_TASK, CETR_TASK = "dsr-review", "cetr"

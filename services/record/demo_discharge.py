@@ -94,6 +94,9 @@ def _add_episode(
             }
         )
     extensions.append(
+        {"url": terms.DISCHARGE_READY_EXTENSION, "valueDateTime": discharge.ready.isoformat()}
+    )
+    extensions.append(
         {
             "url": terms.D2A_STATE_EXTENSION,
             "valueCoding": terms.coding(

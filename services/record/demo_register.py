@@ -57,7 +57,7 @@ def _add_register_entry(
     provision = {"type": "permit", "period": {"start": added.date().isoformat()}}
     purpose = "Consent to be on the dynamic support register"
     builder.add(_labelled(consent(person, added, provision, policy="OPTIN", purpose=purpose)))
-    _add_episode(builder, directory, history, keyworker, team, added)
+    _add_episode(builder, directory, history, keyworker, team, added, rating)
     _add_rating(builder, history, keyworker, rating, conditions)
     _add_flag(builder, history, keyworker, added)
     matters = rng.choice(care.YOUNGER_WHAT_MATTERS)
@@ -94,6 +94,7 @@ def _add_episode(
     keyworker: Reference,
     team: Reference,
     added: datetime,
+    rating: str,
 ) -> None:
     code = terms.DYNAMIC_SUPPORT_REGISTER
     episode: Resource = {
@@ -105,6 +106,12 @@ def _add_episode(
         "period": {"start": added.isoformat()},
         "careManager": keyworker.ref(),
         "team": [team.ref()],
+        "extension": [  # the rating now, as the register service keeps it (docs/dsr.md)
+            {
+                "url": terms.DSR_RATING_EXTENSION,
+                "valueCoding": terms.coding(terms.RAG_RATING, rating),
+            }
+        ],
     }
     builder.add(_labelled(episode))
 

@@ -91,8 +91,10 @@ D2A_DELAY_REASONS = {
 }
 D2A_ASSESSMENT_TASK = "d2a-assessment"  # the assessment after discharge (TASK_CODE)
 
-# The DSR rating, as the outcome of the register's RiskAssessment.
+# The DSR rating, as the outcome of the register's RiskAssessment; the rating now is also kept
+# on the register's EpisodeOfCare.
 RAG_RATING = code_system("dsr-rag-rating")
+DSR_RATING_EXTENSION = structure_definition("dsr-rating")  # valueCoding RAG_RATING
 DSR_RISK_ASSESSMENT = {"system": code_system("risk-assessment"), "code": "dsr-rag-rating"}
 RAG_RATINGS = {
     "red": "Red: high risk of admission now",
