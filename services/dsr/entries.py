@@ -17,17 +17,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.dsr import records, reviews
 from services.dsr import register as rules
-from services.dsr import reviews
 from shared.domain import provenance
 from shared.errors import FhirError, unprocessable
 from shared.fhir.dates import instant, stamp
 from shared.fhir.entries import created_at, guarded_put, location, new_id, unversioned
 from shared.fhir.parameters import read_parameters, required
 from shared.fhir.terms import (
-    DSR_LABEL,
-    DSR_RATING_EXTENSION,
-    DSR_RISK_ASSESSMENT,
     DYNAMIC_SUPPORT_REGISTER,
     EPISODE_TYPE,
     RAG_RATING,
@@ -35,17 +32,10 @@ from shared.fhir.terms import (
     TASK_CODE,
     coding,
     has_coding,
-    structure_definition,
 )
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
-APPLICATION = "onestory-dsr"
-RATING_EXTENSION = DSR_RATING_EXTENSION  # valueCoding: the rating now
-CONSENT_EXTENSION = structure_definition("dsr-consent")  # valueReference: the entry's Consent
-DISCHARGED_EXTENSION = structure_definition("dsr-discharged")  # valueDateTime: last MH discharge
-REVIEW_TASK, CETR_TASK = "dsr-review", "cetr"
-REGISTER_REVIEW_TASK = "dsr-register-review"  # the whole register, monthly
 REGISTER_TAKES = {
     "patient": "Reference",
     "keyworker": "Reference",
@@ -89,7 +79,7 @@ async def register(
     episode, entries = _entry(asked, patient, rating, reason, decision, by=by, now=now)
     entries += _plans(episode, rating, now=now, cadence=cadence)
     answer = await client.transaction(
-        entries, provenance=provenance(by, [reason], now, APPLICATION)
+        entries, provenance=provenance(by, [reason], now, records.APPLICATION)
     )
     return await client.read(location(answer["entry"][0]))
 
@@ -113,83 +103,27 @@ async def rate(
     if now < registered:
         raise unprocessable("A rating cannot be before the registration")
     _red_after_discharge(episode, rating, now, cadence)
-    updated, written = rerated(episode, rating, reason, by, now, answers=asked.get("answers"))
+    updated, written = records.rerated(
+        episode, rating, reason, by, now, answers=asked.get("answers")
+    )
     entries = [guarded_put(updated, episode), *written]
     entries += [guarded_put(_replaced(t), t) for t in await _open_reviews(client, episode_id)]
     entries += _plans(updated, rating, now=now, cadence=cadence)
-    await client.transaction(entries, provenance=provenance(by, [reason], now, APPLICATION))
+    await client.transaction(entries, provenance=provenance(by, [reason], now, records.APPLICATION))
     return await client.read(f"EpisodeOfCare/{episode_id}")
-
-
-def rerated(
-    episode: Resource,
-    rating: str,
-    reason: str,
-    by: str,
-    now: datetime,
-    *,
-    answers: str | None = None,
-) -> tuple[Resource, list[Resource]]:
-    """The entry with its new rating, and the RiskAssessment that records it (the history)."""
-    updated = {**unversioned(episode), "extension": _with_rating(episode, rating)}
-    assessment = _assessment(episode["patient"]["reference"], rating, reason, answers, by, now)
-    return updated, [created_at(assessment)]
-
-
-def cetr_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
-    return _task(episode, CETR_TASK, due, now)
-
-
-def review_task(episode: Resource, due: reviews.Due, now: datetime) -> Resource:
-    return _task(episode, REVIEW_TASK, due, now)
 
 
 def _red_after_discharge(
     episode: Resource, rating: str, now: datetime, cadence: reviews.Cadence
 ) -> None:
     """409 for lowering a rating from red too soon after a mental health discharge."""
-    left = discharged_at(episode)
+    left = records.discharged_at(episode)
     if left is None:
         return
     if reviews.rating_after_discharge(rating, discharged=left, now=now, cadence=cadence) != rating:
         days = cadence.red_after_discharge_days
         until = stamp(left + timedelta(days=days))
         raise FhirError(409, f"Red for at least {days} days after a discharge: until {until}")
-
-
-def discharged_at(episode: Resource) -> datetime | None:
-    """When the person last left a mental health inpatient unit, if they have."""
-    for extension in episode.get("extension") or []:
-        if extension.get("url") == DISCHARGED_EXTENSION and extension.get("valueDateTime"):
-            return instant(str(extension["valueDateTime"]))
-    return None
-
-
-def with_discharge(episode: Resource, at: datetime) -> Resource:
-    kept = [e for e in episode.get("extension") or [] if e.get("url") != DISCHARGED_EXTENSION]
-    return {
-        **episode,
-        "extension": [*kept, {"url": DISCHARGED_EXTENSION, "valueDateTime": stamp(at)}],
-    }
-
-
-def consent_of(episode: Resource) -> str | None:
-    """The Consent the entry rests on (None for a best-interests entry)."""
-    for extension in episode.get("extension") or []:
-        if extension.get("url") == CONSENT_EXTENSION:
-            return str((extension.get("valueReference") or {}).get("reference"))
-    return None
-
-
-def labelled(resource: Resource) -> Resource:
-    return {**resource, "meta": {"security": [DSR_LABEL]}}
-
-
-def rating_of(episode: Resource) -> str | None:
-    for extension in episode.get("extension") or []:
-        if extension.get("url") == RATING_EXTENSION:
-            return str((extension.get("valueCoding") or {}).get("code"))
-    return None
 
 
 # --- Reading and checking ------------------------------------------------------------------------
@@ -248,7 +182,7 @@ async def _open_reviews(client: FhirClient, episode_id: str) -> list[Resource]:
         "Task",
         [
             ("based-on", f"EpisodeOfCare/{episode_id}"),
-            ("code", f"{TASK_CODE}|{REVIEW_TASK}"),
+            ("code", f"{TASK_CODE}|{records.REVIEW_TASK}"),
             ("status", "requested,received,accepted,ready,in-progress,on-hold"),
         ],
     )
@@ -280,7 +214,7 @@ def _entry(
     now: datetime,
 ) -> tuple[Resource, list[Resource]]:
     keyworker = asked["keyworker"]
-    team = labelled(
+    team = records.labelled(
         {
             "resourceType": "CareTeam",
             "id": new_id(),
@@ -293,7 +227,7 @@ def _entry(
             ],
         }
     )
-    episode = labelled(
+    episode = records.labelled(
         {
             "resourceType": "EpisodeOfCare",
             "id": new_id(),
@@ -310,20 +244,29 @@ def _entry(
             "careManager": {"reference": keyworker},
             "team": [{"reference": f"CareTeam/{team['id']}"}],
             "extension": [
-                {"url": RATING_EXTENSION, "valueCoding": coding(RAG_RATING, rating)},
+                {"url": records.RATING_EXTENSION, "valueCoding": coding(RAG_RATING, rating)},
                 *(
-                    [{"url": CONSENT_EXTENSION, "valueReference": {"reference": asked["consent"]}}]
+                    [
+                        {
+                            "url": records.CONSENT_EXTENSION,
+                            "valueReference": {"reference": asked["consent"]},
+                        }
+                    ]
                     if asked.get("consent")
                     else []
                 ),
             ],
         }
     )
-    written = [episode, team, _assessment(patient, rating, reason, asked.get("answers"), by, now)]
-    written.append(_plan(episode, asked, now))
-    written.append(_flag(patient, keyworker, now))
+    written = [
+        episode,
+        team,
+        records.rating_assessment(patient, rating, reason, asked.get("answers"), by, now),
+    ]
+    written.append(records.action_plan(episode, asked, now))
+    written.append(records.register_flag(patient, keyworker, now))
     if decision is not None:
-        written.append(_decision(patient, decision))
+        written.append(records.best_interests_consent(patient, decision))
     return episode, [created_at(r) for r in written]
 
 
@@ -339,112 +282,8 @@ def _plans(
     )
     tasks = []
     if due is not None:
-        tasks.append(_task(episode, REVIEW_TASK, due, now))
+        tasks.append(records.review_task(episode, due, now))
     cetr = reviews.community_cetr(rating, rated_at=now, last_cetr=None, cadence=cadence)
     if cetr is not None:
-        tasks.append(_task(episode, CETR_TASK, cetr, now))
+        tasks.append(records.cetr_task(episode, cetr, now))
     return [created_at(t) for t in tasks]
-
-
-def _task(episode: Resource, code: str, due: reviews.Due, now: datetime) -> Resource:
-    return labelled(
-        {
-            "resourceType": "Task",
-            "id": new_id(),
-            "status": "requested",
-            "intent": "plan",
-            "code": {"coding": [coding(TASK_CODE, code)], "text": due.what},
-            "description": due.why,
-            "for": episode["patient"],
-            "basedOn": [{"reference": f"EpisodeOfCare/{episode['id']}"}],
-            "owner": episode["careManager"],
-            "authoredOn": stamp(now),
-            "restriction": {"period": {"end": stamp(due.due)}},
-        }
-    )
-
-
-def _assessment(
-    patient: str, rating: str, reason: str, answers: str | None, by: str, now: datetime
-) -> Resource:
-    outcome = coding(RAG_RATING, rating, RAG_RATINGS[rating])
-    assessment: Resource = {
-        "resourceType": "RiskAssessment",
-        "id": new_id(),
-        "status": "final",
-        "code": {"coding": [dict(DSR_RISK_ASSESSMENT)], "text": "DSR RAG rating"},
-        "subject": {"reference": patient},
-        "occurrenceDateTime": stamp(now),
-        "prediction": [{"outcome": {"coding": [outcome], "text": rating}, "rationale": reason}],
-    }
-    if by.startswith("Practitioner/"):
-        assessment["performer"] = {"reference": by}
-    if answers:
-        assessment["basis"] = [{"reference": answers}]
-    return labelled(assessment)
-
-
-def _plan(episode: Resource, asked: dict[str, Any], now: datetime) -> Resource:
-    parts = [
-        ("Risk factors", asked.get("riskFactors")),
-        ("What has been tried", asked.get("tried")),
-        ("Action plan", asked.get("actionPlan")),
-    ]
-    return labelled(
-        {
-            "resourceType": "CarePlan",
-            "id": new_id(),
-            "status": "active",
-            "intent": "plan",
-            "title": "Dynamic support register: risks and action plan",
-            "description": "\n".join(f"{title}: {text}" for title, text in parts if text)
-            or "To be agreed",
-            "subject": episode["patient"],
-            "created": stamp(now),
-            "careTeam": episode["team"],
-            "supportingInfo": [{"reference": f"EpisodeOfCare/{episode['id']}"}],
-        }
-    )
-
-
-def _flag(patient: str, keyworker: str, now: datetime) -> Resource:
-    return labelled(
-        {
-            "resourceType": "Flag",
-            "id": new_id(),
-            "status": "active",
-            "code": {"text": "On the dynamic support register: talk to their keyworker first"},
-            "subject": {"reference": patient},
-            "period": {"start": stamp(now)},
-            "author": {"reference": keyworker},
-        }
-    )
-
-
-def _decision(patient: str, decision: rules.BestInterests) -> Resource:
-    return labelled(
-        {
-            "resourceType": "Consent",
-            "id": new_id(),
-            "status": "active",
-            "scope": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                        "code": "treatment",
-                    }
-                ]
-            },
-            "category": [{"text": "Best-interests decision: the dynamic support register"}],
-            "patient": {"reference": patient},
-            "dateTime": stamp(decision.decided_at),
-            "performer": [{"reference": decision.decided_by}],
-            "policyRule": {"text": f"Best interests (Mental Capacity Act 2005): {decision.why}"},
-            "provision": {"type": "permit"},
-        }
-    )
-
-
-def _with_rating(episode: Resource, rating: str) -> list[Resource]:
-    kept = [e for e in episode.get("extension") or [] if e.get("url") != RATING_EXTENSION]
-    return [*kept, {"url": RATING_EXTENSION, "valueCoding": coding(RAG_RATING, rating)}]

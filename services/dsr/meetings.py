@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.dsr import entries, reviews
+from services.dsr import records, reviews
 from shared.domain import provenance
 from shared.errors import FhirError, unprocessable
 from shared.fhir.dates import instant, stamp
@@ -49,16 +49,16 @@ async def review_held(
     outcome = required(asked, "outcome", "what the review found")
     episode = await _entry(client, episode_id)
     held = _held(asked, episode, now)
-    rating = entries.rating_of(episode) or "green"
+    rating = records.rating_of(episode) or "green"
     done = [
-        guarded_put(_done(t, held), t) for t in await _open(client, episode_id, entries.REVIEW_TASK)
+        guarded_put(_done(t, held), t) for t in await _open(client, episode_id, records.REVIEW_TASK)
     ]
     due = reviews.next_review(
         rating, registered=_registered(episode), last_review=held, cadence=cadence
     )
-    planned = [created_at(entries.review_task(episode, due, now))] if due else []
+    planned = [created_at(records.review_task(episode, due, now))] if due else []
     await client.transaction(
-        [*done, *planned], provenance=provenance(by, [outcome], now, entries.APPLICATION)
+        [*done, *planned], provenance=provenance(by, [outcome], now, records.APPLICATION)
     )
     return {
         "resourceType": "Parameters",
@@ -74,14 +74,14 @@ async def register_reviewed(client: FhirClient, body: bytes, *, by: str, now: da
     held = _instant(required(asked, "held", "when it was held"))
     if held > now:
         raise unprocessable("It is dated in the future: record it once it has been held")
-    review = entries.labelled(
+    review = records.labelled(
         {
             "resourceType": "Task",
             "id": new_id(),
             "status": "completed",
             "intent": "plan",
             "code": {
-                "coding": [coding(TASK_CODE, entries.REGISTER_REVIEW_TASK, "Register review")]
+                "coding": [coding(TASK_CODE, records.REGISTER_REVIEW_TASK, "Register review")]
             },
             "description": outcome,
             "authoredOn": stamp(now),
@@ -89,7 +89,7 @@ async def register_reviewed(client: FhirClient, body: bytes, *, by: str, now: da
         }
     )
     await client.transaction(
-        [created_at(review)], provenance=provenance(by, [outcome], now, entries.APPLICATION)
+        [created_at(review)], provenance=provenance(by, [outcome], now, records.APPLICATION)
     )
     return await client.read(f"Task/{review['id']}")
 
@@ -119,12 +119,12 @@ async def cetr_held(
         _recommendation(episode, meeting, text, now) for text in asked.get("recommendation", [])
     ]
     done = [
-        guarded_put(_done(t, held), t) for t in await _open(client, episode_id, entries.CETR_TASK)
+        guarded_put(_done(t, held), t) for t in await _open(client, episode_id, records.CETR_TASK)
     ]
     planned = await _next_inpatient_cetr(client, episode, held, now, cadence)
     written = [created_at(meeting), *(created_at(r) for r in recommendations), *done, *planned]
     await client.transaction(
-        written, provenance=provenance(by, ["C(E)TR held"], now, entries.APPLICATION)
+        written, provenance=provenance(by, ["C(E)TR held"], now, records.APPLICATION)
     )
     return await client.read(f"Encounter/{meeting['id']}")
 
@@ -132,18 +132,18 @@ async def cetr_held(
 async def _next_inpatient_cetr(
     client: FhirClient, episode: Resource, held: datetime, now: datetime, cadence: reviews.Cadence
 ) -> list[Resource]:
-    if entries.rating_of(episode) != "blue":
+    if records.rating_of(episode) != "blue":
         return []
     born = reviews.born_on(await client.read(episode["patient"]["reference"]))
     (due,) = reviews.cetrs_due(
         rating="blue", rated_at=held, admitted=held, last_cetr=held, born=born, cadence=cadence
     )
-    return [created_at(entries.cetr_task(episode, due, now))]
+    return [created_at(records.cetr_task(episode, due, now))]
 
 
 async def _entry(client: FhirClient, episode_id: str) -> Resource:
     episode = await client.read(f"EpisodeOfCare/{episode_id}")
-    if episode.get("status") != "active" or entries.rating_of(episode) is None:
+    if episode.get("status") != "active" or records.rating_of(episode) is None:
         raise FhirError(409, f"EpisodeOfCare/{episode_id} is not an active register entry")
     return episode
 
@@ -185,7 +185,7 @@ def _done(task: Resource, held: datetime) -> Resource:
 
 
 def _meeting(episode: Resource, panel: list[str], held: datetime) -> Resource:
-    return entries.labelled(
+    return records.labelled(
         {
             "resourceType": "Encounter",
             "id": new_id(),
@@ -207,7 +207,7 @@ def _meeting(episode: Resource, panel: list[str], held: datetime) -> Resource:
 
 
 def _recommendation(episode: Resource, meeting: Resource, text: str, now: datetime) -> Resource:
-    return entries.labelled(
+    return records.labelled(
         {
             "resourceType": "Task",
             "id": new_id(),

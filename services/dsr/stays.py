@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.dsr import entries, reviews
+from services.dsr import records, reviews
 from shared.domain import provenance
 from shared.fhir.dates import instant
 from shared.fhir.entries import created_at, guarded_put, unversioned
@@ -57,18 +57,18 @@ class Watching:
             return
         patient = str((consent.get("patient") or {}).get("reference", ""))
         episode = await self._entry_of(patient)
-        if episode is None or entries.consent_of(episode) != f"Consent/{consent_id}":
+        if episode is None or records.consent_of(episode) != f"Consent/{consent_id}":
             return
         left = {**unversioned(episode), "status": "finished"}
         left["period"] = {**episode.get("period", {}), "end": now.isoformat()}
         why = ["Consent withdrawn: off the active register"]
         await self.client.transaction(
             [guarded_put(left, episode)],
-            provenance=provenance("onestory-dsr", why, now, entries.APPLICATION),
+            provenance=provenance("onestory-dsr", why, now, records.APPLICATION),
         )
 
     async def _admitted(self, episode: Resource, stay: Resource, now: datetime) -> None:
-        if entries.rating_of(episode) == "blue":
+        if records.rating_of(episode) == "blue":
             return
         born = reviews.born_on(await self.client.read(episode["patient"]["reference"]))
         admitted = instant(str(stay["period"]["start"]))
@@ -86,25 +86,25 @@ class Watching:
             reviews.rating_on_admission(),
             reason,
             now,
-            [entries.cetr_task(episode, cetr, now)],
+            [records.cetr_task(episode, cetr, now)],
         )
 
     async def _discharged(self, episode: Resource, stay: Resource, now: datetime) -> None:
-        if entries.rating_of(episode) != "blue":
+        if records.rating_of(episode) != "blue":
             return
         days = self.cadence.red_after_discharge_days
         reason = f"Discharged (Encounter/{stay['id']}): red for at least {days} days"
         left = instant(str(stay["period"]["end"]))
-        await self._rated(entries.with_discharge(episode, left), "red", reason, now, [])
+        await self._rated(records.with_discharge(episode, left), "red", reason, now, [])
 
     async def _rated(
         self, episode: Resource, rating: str, reason: str, now: datetime, more: list[Resource]
     ) -> None:
-        updated, written = entries.rerated(episode, rating, reason, "onestory-dsr", now)
+        updated, written = records.rerated(episode, rating, reason, "onestory-dsr", now)
         tasks = [created_at(t) for t in more]
         await self.client.transaction(
             [guarded_put(updated, episode), *written, *tasks],
-            provenance=provenance("onestory-dsr", [reason], now, entries.APPLICATION),
+            provenance=provenance("onestory-dsr", [reason], now, records.APPLICATION),
         )
 
     async def _entry_of(self, patient: str) -> Resource | None:

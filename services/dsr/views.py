@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.dsr import reviews
-from services.dsr.entries import CETR_TASK, REGISTER_REVIEW_TASK, REVIEW_TASK, rating_of
+from services.dsr.records import CETR_TASK, REGISTER_REVIEW_TASK, REVIEW_TASK, rating_of
 from services.dsr.reviews import ADULT_AGE
 from shared.fhir.dates import instant, stamp
 from shared.fhir.measures import Figures, counted, stratifier

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.dsr.entries import RATING_EXTENSION, REVIEW_TASK
+from services.dsr.records import RATING_EXTENSION, REVIEW_TASK
 from shared.fhir import terms
 from shared.fhir.dates import instant
 from shared.fhir.validation import validate
