@@ -227,123 +227,12 @@ async def rating_now(desk: httpx.AsyncClient, episode_id: str) -> str:
     )
 
 
-@pytest.mark.parametrize(("born", "days"), [("1996-02-03", 28), ("2011-02-03", 14)])
-async def test_given_an_admission_then_blue_with_a_post_admission_cetr_and_red_after_discharge(
-    lead: Staff, desk: httpx.AsyncClient, born: str, days: int
-) -> None:
-    who = await person(desk, birth_date=born)
-    episode = await registered(
-        lead.client,
-        entry(who, lead.reference, ("consent", "Reference", await consent_of(desk, who))),
-    )
-    answer = await desk.post("Encounter", json=mental_health_stay(who))
-    stay = answer.json()
-
-    async def blue() -> bool:
-        return await rating_now(desk, episode["id"]) == "blue"
-
-    assert await eventually(blue)
-    tasks = (
-        await desk.get("Task", params={"patient": who, "code": f"{terms.TASK_CODE}|cetr"})
-    ).json()
-    (cetr,) = [e["resource"] for e in tasks["entry"]]
-    due = instant(cetr["restriction"]["period"]["end"]) - instant(stay["period"]["start"])
-    assert due == timedelta(days=days)
-
-    left = {k: v for k, v in stay.items() if k != "meta"} | {"status": "finished"}
-    left["period"] = {**stay["period"], "end": datetime.now(UTC).isoformat(timespec="seconds")}
-    assert (await desk.put(f"Encounter/{stay['id']}", json=left)).status_code == 200
-
-    async def red() -> bool:
-        return await rating_now(desk, episode["id"]) == "red"
-
-    assert await eventually(red)
-
-
-async def test_given_consent_withdrawn_then_off_the_active_register(
-    lead: Staff, desk: httpx.AsyncClient
-) -> None:
-    who = await person(desk)
-    consent = await consent_of(desk, who)
-    episode = await registered(
-        lead.client, entry(who, lead.reference, ("consent", "Reference", consent))
-    )
-    given = (await desk.get(consent)).json()
-
-    withdrawn = {k: v for k, v in given.items() if k != "meta"} | {"status": "inactive"}
-    assert (await desk.put(consent, json=withdrawn)).status_code == 200
-
-    async def off() -> bool:
-        return (await desk.get(f"EpisodeOfCare/{episode['id']}")).json()["status"] == "finished"
-
-    assert await eventually(off)
-
-
 async def on_register(
     lead: Staff, desk: httpx.AsyncClient, rating: str = "red"
 ) -> tuple[str, Resource]:
     who = await person(desk)
     consent = ("consent", "Reference", await consent_of(desk, who))
     return who, await registered(lead.client, entry(who, lead.reference, consent, rating=rating))
-
-
-async def test_given_a_review_held_then_the_next_is_planned_and_one_before_registration_refused(
-    lead: Staff, desk: httpx.AsyncClient
-) -> None:
-    who, episode = await on_register(lead, desk, rating="amber")
-    path = f"EpisodeOfCare/{episode['id']}/$dsr-review"
-    held = datetime.now(UTC).isoformat(timespec="seconds")
-
-    early = await lead.client.post(
-        path,
-        json=parameters(("held", "DateTime", "2020-01-01T10:00:00Z"), ("outcome", "String", "x")),
-    )
-    answer = await lead.client.post(
-        path, json=parameters(("held", "DateTime", held), ("outcome", "String", "Stable at home"))
-    )
-
-    assert early.status_code == 422 and "before the registration" in early.text
-    assert answer.status_code == 200, answer.text
-    reviews = (
-        await desk.get("Task", params={"patient": who, "code": f"{terms.TASK_CODE}|{REVIEW_TASK}"})
-    ).json()
-    statuses = sorted(e["resource"]["status"] for e in reviews["entry"])
-    assert statuses == ["completed", "requested"]
-
-
-async def test_given_a_cetr_held_then_its_recommendations_are_tracked_and_the_planner_rule_kept(
-    lead: Staff, desk: httpx.AsyncClient, register: Register
-) -> None:
-    who, episode = await on_register(lead, desk, rating="red")
-    path = f"EpisodeOfCare/{episode['id']}/$cetr"
-    held = datetime.now(UTC) + timedelta(days=1)  # the register's clock is moved on 2 days
-
-    def cetr(asked: datetime) -> Resource:
-        return parameters(
-            ("held", "DateTime", held.isoformat(timespec="seconds")),
-            ("panel", "Reference", lead.reference),
-            ("plannerConsentAsked", "DateTime", asked.isoformat(timespec="seconds")),
-            ("recommendation", "String", "Sensory assessment at the day centre"),
-            ("recommendation", "String", "Crisis plan shared with the family"),
-        )
-
-    await desk.put(register.clock(), json={"offset_seconds": 2 * 24 * 3600})
-    try:
-        too_late = await lead.client.post(path, json=cetr(held - timedelta(hours=2)))
-        answer = await lead.client.post(path, json=cetr(held - timedelta(days=3)))
-    finally:
-        await desk.put(register.clock(), json={"offset_seconds": 0})
-
-    assert too_late.status_code == 422 and "24 hours" in too_late.text
-    assert answer.status_code == 200, answer.text
-    assert terms.has_label(answer.json(), terms.DSR_LABEL)
-    tasks = (await desk.get("Task", params={"patient": who})).json()
-    by_code: dict[str, list[str]] = {}
-    for found in tasks["entry"]:
-        task = found["resource"]
-        by_code.setdefault(task["code"]["coding"][0]["code"], []).append(task["status"])
-    assert by_code["cetr"] == ["completed"]
-    assert by_code["cetr-recommendation"] == ["requested", "requested"]
 
 
 async def test_given_the_month_then_the_assurance_report_counts_the_register_and_its_stays(
@@ -374,49 +263,6 @@ async def test_given_the_month_then_the_assurance_report_counts_the_register_and
     assert groups["admissions"]["population"][0]["count"] >= 1
     assert groups["people"]["population"][0]["count"] >= 1
     assert refused.status_code == 400
-
-
-async def test_given_a_discharge_then_the_rating_cannot_be_lowered_for_two_weeks(
-    lead: Staff, desk: httpx.AsyncClient
-) -> None:
-    who, episode = await on_register(lead, desk, rating="amber")
-    stay = (await desk.post("Encounter", json=mental_health_stay(who))).json()
-
-    async def blue() -> bool:
-        return await rating_now(desk, episode["id"]) == "blue"
-
-    assert await eventually(blue)
-    left = {k: v for k, v in stay.items() if k != "meta"} | {"status": "finished"}
-    left["period"] = {**stay["period"], "end": datetime.now(UTC).isoformat(timespec="seconds")}
-    await desk.put(f"Encounter/{stay['id']}", json=left)
-
-    async def red() -> bool:
-        return await rating_now(desk, episode["id"]) == "red"
-
-    assert await eventually(red)
-    lowered = await lead.client.post(
-        f"EpisodeOfCare/{episode['id']}/$dsr-rate",
-        json=parameters(("rating", "Code", "green"), ("reason", "String", "Settled at home")),
-    )
-    assert lowered.status_code == 409 and "at least 14 days" in lowered.text
-
-
-async def test_given_the_whole_register_reviewed_then_the_next_review_is_a_month_on(
-    lead: Staff, register: Register
-) -> None:
-    held = datetime.now(UTC).replace(microsecond=0)
-
-    answer = await lead.client.post(
-        "EpisodeOfCare/$dsr-register-review",
-        json=parameters(
-            ("held", "DateTime", held.isoformat()), ("outcome", "String", "All ratings checked")
-        ),
-    )
-    view = (await lead.client.get(register.view())).json()
-
-    assert answer.status_code == 200, answer.text
-    assert view["register_review"]["overdue"] is False
-    assert instant(view["register_review"]["due"]) == held + timedelta(days=30)
 
 
 @pytest.mark.parametrize(
