@@ -4,16 +4,11 @@ counted to the day, the RiskAssessment that records both, and candidates ordered
 
 from __future__ import annotations
 
-import copy
 import random
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,10 +17,7 @@ from services.caseload.deficits import (
     DEFICIT_TABLE,
     EFI_DEFICIT_TABLE,
     Deficit,
-    DeficitTableError,
-    is_snomed_concept_id,
     load_deficits,
-    parse_deficits,
 )
 from services.caseload.frailty import (
     CodedEntry,
@@ -41,23 +33,19 @@ from services.caseload.frailty import (
     urgent_care_is_high,
 )
 from services.caseload.urgent_care import (
-    HighUse,
     UrgentCareUse,
-    months_before,
     urgent_care_use,
 )
 from services.record.demo_care_data import ROUTINE_REASONS, URGENT_REASONS
 from services.record.demo_data import CONDITIONS
 from services.triage.gathering import facts_from
 from shared.fhir.terms import (
-    ACT_CODE,
-    ACT_PRIORITY,
-    ADMIT_SOURCE,
     EFI_SCORE,
     FRAILTY_BAND,
     SNOMED,
     has_coding,
 )
+from tests.unit.test_caseload_urgent_care import admission, attendance
 
 TABLE = load_deficits()
 CODED = [d for d in TABLE.deficits if d.codes]  # the 35 deficits evidenced by Conditions
@@ -323,160 +311,6 @@ def test_given_more_conditions_then_the_score_never_falls(
     assert bands.index(after.band) >= bands.index(before.band)
 
 
-# --- Use of urgent care --------------------------------------------------------------------------
-
-
-def encounter(
-    name: str,
-    kind: str,
-    start: str | None,
-    *,
-    priority: str | None = None,
-    admit_source: str | None = None,
-    status: str = "finished",
-) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "Encounter",
-        "id": name,
-        "status": status,
-        "class": {"system": ACT_CODE, "code": kind},
-    }
-    if start is not None:
-        resource["period"] = {"start": start}
-    if priority:
-        resource["priority"] = {"coding": [{"system": ACT_PRIORITY, "code": priority}]}
-    if admit_source:
-        source = {"coding": [{"system": ADMIT_SOURCE, "code": admit_source}]}
-        resource["hospitalization"] = {"admitSource": source}
-    return resource
-
-
-def admission(name: str, start: str, **more: Any) -> dict[str, Any]:
-    return encounter(name, "IMP", start, priority="EM", **more)
-
-
-def attendance(name: str, start: str | None, **more: Any) -> dict[str, Any]:
-    return encounter(name, "EMER", start, **more)
-
-
-@pytest.mark.parametrize(
-    ("start", "counted"),
-    [
-        ("2025-11-14", False),  # 12 months and a day ago
-        ("2025-11-15", True),  # exactly 12 months ago
-        ("2025-11-15T00:00:00+00:00", True),
-        ("2026-11-15T23:59:00+00:00", True),  # today
-        ("2026-11-16", False),  # tomorrow (a booked visit)
-    ],
-)
-def test_given_an_ed_attendance_when_counted_then_the_window_is_12_months_to_the_day(
-    start: str, counted: bool
-) -> None:
-    use = urgent_care_use([attendance("e1", start)], today=TODAY)
-    assert (use.since, use.until) == (date(2025, 11, 15), TODAY)
-    assert use.ed_attendances == (("Encounter/e1",) if counted else ())
-
-
-@pytest.mark.parametrize(
-    ("today", "since"),
-    [
-        (date(2026, 11, 15), date(2025, 11, 15)),
-        (date(2024, 2, 29), date(2023, 2, 28)),  # no 29 February a year before
-        (date(2025, 2, 28), date(2024, 2, 28)),
-        (date(2026, 3, 31), date(2025, 3, 31)),
-    ],
-)
-def test_given_a_day_then_12_months_before_is_the_same_day_or_the_month_end(
-    today: date, since: date
-) -> None:
-    assert months_before(today, 12) == since
-
-
-def test_given_a_six_month_window_then_a_shorter_month_ends_it() -> None:
-    assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
-
-
-@pytest.mark.parametrize(
-    ("resource", "kind"),
-    [
-        (attendance("x", "2026-06-01"), "ed"),
-        (admission("x", "2026-06-01"), "admission"),
-        (encounter("x", "IMP", "2026-06-01", admit_source="emd"), "admission"),
-        (encounter("x", "ACUTE", "2026-06-01", priority="EM"), "admission"),
-        (encounter("x", "NONAC", "2026-06-01", admit_source="emd"), "admission"),
-        (encounter("x", "IMP", "2026-06-01"), None),  # not known to be an emergency
-        (encounter("x", "IMP", "2026-06-01", priority="EL"), None),  # elective
-        (encounter("x", "IMP", "2026-06-01", admit_source="gp"), None),
-        (encounter("x", "AMB", "2026-06-01", priority="EM"), None),
-        (encounter("x", "HH", "2026-06-01"), None),
-        (attendance("x", "2026-06-01", status="cancelled"), None),
-        (attendance("x", "2026-06-01", status="entered-in-error"), None),
-        (admission("x", "2026-06-01", status="planned"), None),
-        (attendance("x", "2026-06-01", status="in-progress"), "ed"),
-        (attendance("x", None), None),  # no start: cannot be placed in the window
-        (attendance("x", "2026-06"), None),  # a month only
-        ({**attendance("x", "2026-06-01"), "class": {"code": "EMER"}}, None),  # no system
-    ],
-)
-def test_given_an_encounter_then_it_counts_as_what_fhir_says_it_is(
-    resource: dict[str, Any], kind: str | None
-) -> None:
-    use = urgent_care_use([resource], today=TODAY)
-    assert use.ed_attendances == (("Encounter/x",) if kind == "ed" else ())
-    assert use.emergency_admissions == (("Encounter/x",) if kind == "admission" else ())
-
-
-@pytest.mark.parametrize(
-    ("admissions", "attendances", "high"),
-    [(1, 2, False), (2, 0, True), (0, 3, True), (1, 0, False), (0, 0, False)],
-)
-def test_given_urgent_care_then_high_use_from_2_admissions_or_3_attendances(
-    admissions: int, attendances: int, high: bool
-) -> None:
-    encounters = [admission(f"a{n}", f"2026-0{n + 1}-10") for n in range(admissions)]
-    encounters += [attendance(f"e{n}", f"2026-0{n + 1}-12") for n in range(attendances)]
-    assert urgent_care_use(encounters, today=TODAY).high_use is high
-
-
-def test_given_configured_thresholds_then_high_use_follows_them() -> None:
-    limits = HighUse(emergency_admissions=1, ed_attendances=1, months=6)
-    use = urgent_care_use([admission("a", "2026-06-01")], today=TODAY, high_use=limits)
-    assert use.high_use and use.since == date(2026, 5, 15)
-    assert not urgent_care_use(
-        [admission("a", "2026-05-14")], today=TODAY, high_use=limits
-    ).high_use
-
-
-def test_given_encounters_in_any_order_then_they_are_listed_earliest_first() -> None:
-    encounters = [attendance("late", "2026-10-01"), attendance("early", "2026-01-01")]
-    use = urgent_care_use(encounters, today=TODAY)
-    assert use.ed_attendances == ("Encounter/early", "Encounter/late")
-
-
-any_encounter = st.builds(
-    lambda name, kind, day, emergency: encounter(
-        name, kind, day.isoformat(), priority="EM" if emergency else None
-    ),
-    st.text("abcdef", min_size=1, max_size=3),
-    st.sampled_from(["EMER", "IMP", "AMB", "HH"]),
-    st.dates(date(2025, 1, 1), date(2027, 1, 1)),
-    st.booleans(),
-)
-
-
-@given(st.lists(any_encounter, max_size=12))
-def test_given_any_encounters_then_only_urgent_care_in_the_window_is_counted(
-    encounters: list[dict[str, Any]],
-) -> None:
-    use = urgent_care_use(encounters, today=TODAY)
-    in_window = [e for e in encounters if "2025-11-15" <= e["period"]["start"] <= "2026-11-15"]
-    ed = [e for e in in_window if e["class"]["code"] == "EMER"]
-    admitted = [e for e in in_window if e["class"]["code"] == "IMP" and "priority" in e]
-    assert len(use.ed_attendances) == len(ed)
-    assert len(use.emergency_admissions) == len(admitted)
-    assert use.high_use == (len(admitted) >= 2 or len(ed) >= 3)
-
-
 # --- The RiskAssessment --------------------------------------------------------------------------
 
 
@@ -624,194 +458,3 @@ def test_given_any_people_then_exactly_those_at_risk_and_not_on_a_caseload_are_l
     keys = [(rank.get(c.band or "", 2), -(c.score or 0)) for c in listed]
     assert keys == sorted(keys)
     assert candidates(reversed(people)) == listed
-
-
-# --- Reading the table: every fault refused, naming the file, the place and the fault ----------
-
-Change = Callable[[dict[str, Any]], None]
-SHIPPED: dict[str, Any] = yaml.safe_load(DEFICIT_TABLE.read_text(encoding="utf-8"))
-
-
-def _deficit(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    return lambda table: next(d for d in table["deficits"] if d["id"] == name)
-
-
-def _set(path: Callable[[dict[str, Any]], dict[str, Any]], key: str, value: Any) -> Change:
-    return lambda table: path(table).__setitem__(key, value)
-
-
-def _drop(path: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> Change:
-    return lambda table: path(table).pop(key)
-
-
-def _top(table: dict[str, Any]) -> dict[str, Any]:
-    return table
-
-
-def _bands(table: dict[str, Any]) -> dict[str, Any]:
-    return table["bands"]  # type: ignore[no-any-return]
-
-
-FALLS, DIABETES = _deficit("falls"), _deficit("diabetes")
-BROKEN: list[tuple[str, Change, str]] = [
-    ("an unknown key", _set(_top, "colour", "blue"), "unknown key colour; allowed: version"),
-    ("no version", _drop(_top, "version"), "missing version"),
-    ("a version as a number", _set(_top, "version", 2026.1), "version: expected text, got 2026.1"),
-    ("no deficits", _drop(_top, "deficits"), "missing deficits"),
-    ("deficits not a list", _set(_top, "deficits", {}), "deficits: expected a list of deficits"),
-    ("35 deficits", lambda t: t["deficits"].pop(), "exactly 36 deficits, this table has 35"),
-    (
-        "37 deficits",
-        lambda t: t["deficits"].append({"id": "extra", "display": "X", "codes": ["404684003"]}),
-        "exactly 36 deficits, this table has 37",
-    ),
-    (
-        "a deficit twice",
-        lambda t: t["deficits"].__setitem__(1, {**FALLS(t), "codes": ["404684003"]}),
-        "deficit 10 (falls).id: 'falls' is already the id of a deficit",
-    ),
-    (
-        "a code in two deficits",
-        _set(FALLS, "codes", ["161898004", "44054006"]),
-        "deficit 10 (falls).codes: 44054006 is already a code of diabetes",
-    ),
-    (
-        "a code twice in a deficit",
-        _set(FALLS, "codes", ["161898004", "161898004"]),
-        "deficit 10 (falls).codes: lists 161898004 more than once",
-    ),
-    (
-        "a code YAML read as a number",
-        _set(FALLS, "codes", [161898004]),
-        "deficit 10 (falls).codes[0]: expected a SNOMED CT concept id as text, got 161898004 "
-        "(int) (quote it)",
-    ),
-    (
-        "a mistyped code",
-        _set(FALLS, "codes", ["161898005"]),
-        "codes[0]: '161898005' is not a SNOMED CT concept id",
-    ),
-    (
-        "a description id, not a concept id",
-        _set(FALLS, "codes", ["161898011"]),
-        "'161898011' is not a SNOMED CT concept id",
-    ),
-    ("no codes", _set(FALLS, "codes", []), "falls).codes: expected a non-empty list"),
-    ("an unknown deficit key", _set(FALLS, "weight", 2), "(falls): unknown key weight"),
-    ("no display", _drop(FALLS, "display"), "deficit 10 (falls): missing display"),
-    (
-        "codes and a medicine count",
-        _set(FALLS, "medicines_at_least", 5),
-        "(falls): needs exactly one of codes (a condition) or medicines_at_least",
-    ),
-    (
-        "neither codes nor a medicine count",
-        _drop(FALLS, "codes"),
-        "(falls): needs exactly one of codes",
-    ),
-    (
-        "an id not in hyphenated lower case",
-        _set(DIABETES, "id", "Diabetes_Mellitus"),
-        "must be lower-case words joined by hyphens",
-    ),
-    (
-        "no polypharmacy threshold",
-        _set(_deficit("polypharmacy"), "medicines_at_least", 0),
-        "(polypharmacy).medicines_at_least: 0 is out of range (1 or more)",
-    ),
-    ("bands out of order", _set(_bands, "mild", 0.1), "bands.mild: must be above fit (0.12)"),
-    ("a band of 1 or more", _set(_bands, "moderate", 1.2), "bands.moderate: 1.2 must be between"),
-    ("a band of 0", _set(_bands, "fit", 0), "bands.fit: 0 must be between 0 and 1"),
-    ("a band as text", _set(_bands, "fit", "low"), "bands.fit: expected a number, got 'low'"),
-    ("a band as yes/no", _set(_bands, "fit", True), "bands.fit: expected a number, got True"),
-    ("a band missing", _drop(_bands, "mild"), "bands: missing mild"),
-    ("a limit for severe", _set(_bands, "severe", 0.5), "bands: unknown key severe"),
-    ("a negative minimum age", _set(_top, "minimum_age", -1), "minimum_age: -1 is out of range"),
-]
-
-
-@pytest.mark.parametrize(("change", "message"), [pytest.param(c, m, id=n) for n, c, m in BROKEN])
-def test_given_a_table_with_a_fault_when_loaded_then_refused_naming_file_place_and_fault(
-    tmp_path: Path, change: Change, message: str
-) -> None:
-    document = copy.deepcopy(SHIPPED)
-    change(document)
-    path = tmp_path / "efi-deficits.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    with pytest.raises(DeficitTableError) as refused:
-        load_deficits(path)
-    assert str(refused.value).startswith(f"{path}: ")
-    assert message in str(refused.value)
-
-
-def test_given_the_shipped_table_rewritten_when_loaded_then_it_is_the_same_table(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "efi-deficits.yaml"
-    path.write_text(yaml.safe_dump(SHIPPED), encoding="utf-8")
-    table = load_deficits(path)
-    assert (table.deficits, table.band_limits, table.version) == (
-        TABLE.deficits,
-        TABLE.band_limits,
-        TABLE.version,
-    )
-
-
-def test_given_a_yaml_syntax_error_when_loaded_then_refused_with_its_line(tmp_path: Path) -> None:
-    path = tmp_path / "efi-deficits.yaml"
-    path.write_text('version: "1"\ndeficits:\n  - id: a\n    display: x: y\n', encoding="utf-8")
-    with pytest.raises(DeficitTableError, match=r"not valid YAML: .*\(line 4, column 15\)"):
-        load_deficits(path)
-
-
-def test_given_a_key_given_twice_when_loaded_then_refused(tmp_path: Path) -> None:
-    path = tmp_path / "efi-deficits.yaml"
-    text = DEFICIT_TABLE.read_text(encoding="utf-8")
-    path.write_text(text.replace("  fit: 0.12\n", "  fit: 0.12\n  fit: 0.1\n"), encoding="utf-8")
-    with pytest.raises(DeficitTableError, match="the key 'fit' is given twice"):
-        load_deficits(path)
-
-
-def test_given_no_file_when_loaded_then_refused_saying_so(tmp_path: Path) -> None:
-    with pytest.raises(DeficitTableError, match="cannot read the deficit table"):
-        load_deficits(tmp_path / "missing.yaml")
-
-
-def test_given_an_empty_document_when_parsed_then_refused_naming_the_source() -> None:
-    with pytest.raises(DeficitTableError, match=r"^here: expected a mapping with version"):
-        parse_deficits(None, source="here")
-
-
-# --- SNOMED CT concept ids ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("code", "valid"),
-    [
-        ("38341003", True),
-        ("248171000000108", True),  # UK extension concept
-        ("38341004", False),  # check digit wrong
-        ("038341003", False),  # leading zero
-        ("12345", False),  # too short
-        ("161898011", False),  # a description id's partition (01)
-        ("3834100", False),
-    ],
-)
-def test_given_an_identifier_then_only_a_well_formed_concept_id_passes(
-    code: str, valid: bool
-) -> None:
-    assert is_snomed_concept_id(code) is valid
-
-
-@given(st.sampled_from(all_codes), st.data())
-def test_given_a_concept_id_with_one_digit_mistyped_then_it_fails(code: str, data: Any) -> None:
-    position = data.draw(st.integers(0, len(code) - 1))
-    digit = data.draw(st.sampled_from([d for d in "0123456789" if d != code[position]]))
-    assert not is_snomed_concept_id(code[:position] + digit + code[position + 1 :])
-
-
-@given(st.sampled_from(all_codes), st.data())
-def test_given_a_concept_id_with_two_digits_swapped_then_it_fails(code: str, data: Any) -> None:
-    position = data.draw(st.integers(0, len(code) - 2))
-    swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
-    assert swapped == code or not is_snomed_concept_id(swapped)
