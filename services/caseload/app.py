@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +30,7 @@ from shared.domain import (
     only,
     told_now,
 )
+from shared.fhir.dates import LONDON
 from shared.fhir.terms import TASK_CODE, TOUCHPOINT_TASK
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
@@ -217,9 +217,6 @@ def create_app(settings: CaseloadSettings | None = None) -> FastAPI:
         return JSONResponse(found)
 
     return service.finish(app)
-
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def seconds_until(hour: int, now: datetime) -> float:

@@ -11,7 +11,6 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.discharge.figures import (
     OWN_HOME_GOAL,
@@ -24,7 +23,7 @@ from services.discharge.figures import (
     journey_of,
     weekly_sitrep,
 )
-from shared.fhir.dates import stamp
+from shared.fhir.dates import LONDON, stamp
 from shared.fhir.measures import Figures, counted, population, quantity, ratio, stratifier
 from shared.fhir.terms import (
     ACT_CODE,
@@ -39,7 +38,6 @@ from shared.fhir.terms import (
 from shared.fhirclient import FhirClient
 
 Resource = dict[str, Any]
-LONDON = ZoneInfo("Europe/London")
 FIGURE_CODES = code_system("discharge-figure")
 DAILY = Figures(
     id="discharge-sitrep-daily",

@@ -5,7 +5,6 @@ the gateway with its own credentials, under the DSR security label."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
@@ -27,12 +26,12 @@ from shared.domain import (
     told_now,
 )
 from shared.errors import FhirError, bad_request
+from shared.fhir.dates import LONDON
 from shared.fhir.measures import period_of
 from shared.fhir.terms import DSR_TEAM_ROLE, ENCOUNTER_TYPE, MENTAL_HEALTH_ADMISSION
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
-LONDON = ZoneInfo("Europe/London")
 WANTED = (
     Wanted(
         "/dsr/notifications/stays",

@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from shared.fhir.dates import LONDON
 from shared.fhir.terms import (
     ELIGIBLE_AGE_EXTENSION,
     ELIGIBLE_POSTCODE_EXTENSION,
@@ -47,7 +47,6 @@ from shared.fhir.terms import (
 )
 
 Resource = dict[str, Any]
-LONDON = ZoneInfo("Europe/London")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # FHIR days-of-week, Monday first
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from services.triage.directory import LONDON
 from services.triage.figures import UCR_STANDARD, SpaFigures, spa_figures
-from shared.fhir.dates import stamp
+from shared.fhir.dates import LONDON, stamp
 from shared.fhir.measures import (
     Figures,
     counted,

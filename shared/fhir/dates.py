@@ -13,6 +13,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
@@ -148,3 +149,7 @@ def instant(text: str) -> datetime:
 def stamp(moment: datetime) -> str:
     """An instant as the services write it: to the second, UTC as Z."""
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# Portsmouth's wall clock: the days reports are counted in and the hours services keep.
+LONDON = ZoneInfo("Europe/London")

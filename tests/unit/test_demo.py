@@ -15,8 +15,9 @@ from services.record import demo
 from services.record.demo import demo_bundle
 from services.record.demo_data import REFERENCE_DATE, STREETS
 from services.record.demo_directory import neighbourhood_districts
-from services.triage.directory import LONDON, choose_service, postcode_district
+from services.triage.directory import choose_service, postcode_district
 from shared.fhir import terms
+from shared.fhir.dates import LONDON
 from shared.nhs_number import NHS_NUMBER_SYSTEM, is_valid
 
 Resource = dict[str, Any]

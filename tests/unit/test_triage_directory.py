@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.triage.directory import LONDON, Routing, choose_service, postcode_district
+from services.triage.directory import Routing, choose_service, postcode_district
 from shared.fhir import terms
+from shared.fhir.dates import LONDON
 
 Resource = dict[str, Any]
 UCR = "urgent-community-response"
