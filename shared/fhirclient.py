@@ -74,6 +74,18 @@ class FhirClient:
     async def read(self, reference: str) -> dict[str, Any]:
         return _json(await self.request("GET", reference))
 
+    async def read_named(self, reference: str, what: str) -> dict[str, Any]:
+        """What an operation's input names: 422 (not 404: the operation exists, its input is
+        wrong) when the record does not have it."""
+        try:
+            return await self.read(reference)
+        except FhirError as error:
+            if error.status in (404, 410):
+                raise FhirError(
+                    422, f"{reference} is not {what} the record knows", code="processing"
+                ) from error
+            raise
+
     async def search(self, resource_type: str, params: Any) -> list[dict[str, Any]]:
         """The matches of one search (its first page: ask with _count for more)."""
         bundle = _json(await self.request("GET", resource_type, params=params))

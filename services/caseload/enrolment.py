@@ -129,20 +129,11 @@ def _typed(reference: str, kind: str) -> str:
 
 async def _team(client: FhirClient, reference: str) -> Resource:
     team = await with_member_names(
-        client, await _existing(client, reference, "a neighbourhood team")
+        client, await client.read_named(reference, "a neighbourhood team")
     )
     if not any(teams.is_case_manager(p) for p in team.get("participant") or []):
         raise unprocessable(f"{reference} has no case managers: it is not a neighbourhood team")
     return team
-
-
-async def _existing(client: FhirClient, reference: str, what: str) -> Resource:
-    try:
-        return await client.read(reference)
-    except FhirError as error:
-        if error.status in (404, 410):
-            raise unprocessable(f"{reference} is not {what} the record knows") from error
-        raise
 
 
 async def _confirmation(
@@ -152,7 +143,7 @@ async def _confirmation(
     Clinical Frailty Scale score when there is one."""
     if asked.get("confirmation"):
         reference = _typed(asked["confirmation"], "Observation")
-        observation = await _existing(client, reference, "an Observation")
+        observation = await client.read_named(reference, "an Observation")
         if not has_coding(observation.get("code"), SNOMED, CLINICAL_FRAILTY_SCALE):
             raise unprocessable(f"{reference} is not a Clinical Frailty Scale score")
         if (observation.get("subject") or {}).get("reference") != patient:

@@ -236,12 +236,7 @@ class Hub:
     async def _spell(self, reference: str) -> Resource:
         if not reference.startswith("Encounter/"):
             raise unprocessable(f"{reference!r} must be the inpatient Encounter (Encounter/id)")
-        try:
-            spell = await self.client.read(reference)
-        except FhirError as error:
-            if error.status in (404, 410):
-                raise unprocessable(f"{reference} is not a stay the record knows") from error
-            raise
+        spell = await self.client.read_named(reference, "a stay")
         if (spell.get("class") or {}).get("code") not in ("IMP", "ACUTE", "NONAC") or spell.get(
             "status"
         ) not in IN_HOSPITAL:

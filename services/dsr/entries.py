@@ -138,12 +138,7 @@ def _rating(code: str) -> str:
 async def _consent(client: FhirClient, reference: str | None, patient: str) -> Resource | None:
     if not reference:
         return None
-    try:
-        consent = await client.read(reference)
-    except FhirError as error:
-        if error.status in (404, 410):
-            raise unprocessable(f"{reference} is not a Consent the record knows") from error
-        raise
+    consent = await client.read_named(reference, "a Consent")
     if (
         consent.get("resourceType") != "Consent"
         or (consent.get("patient") or {}).get("reference") != patient
