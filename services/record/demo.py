@@ -43,14 +43,22 @@ def demo_bundle(patients: int = 60, seed: int = 2026) -> Resource:
     """The demo population: ``patients`` residents and the services around them."""
     builder = BundleBuilder(random.Random(seed))
     directory = add_services(builder)
-    nhs_numbers: set[str] = set()
-    histories: list[History] = []
-    for _ in range(patients):
-        person = _add_patient(builder, directory, nhs_numbers)
-        histories.append(add_clinical_history(builder, directory, person))
+    histories = add_residents(builder, directory, patients, set())
     add_care_coordination(builder, directory, histories)
     add_healthcare_services(builder, directory)  # last: earlier identifiers stay as they were
     return builder.bundle()
+
+
+def add_residents(
+    builder: BundleBuilder, directory: Directory, count: int, nhs_numbers: set[str]
+) -> list[History]:
+    """``count`` residents and their clinical history, each with an NHS number not yet in
+    ``nhs_numbers`` (which gains them)."""
+    histories = []
+    for _ in range(count):
+        person = _add_patient(builder, directory, nhs_numbers)
+        histories.append(add_clinical_history(builder, directory, person))
+    return histories
 
 
 # --- Residents ------------------------------------------------------------------------------

@@ -43,8 +43,25 @@ def add_care_coordination(
     builder: BundleBuilder, directory: Directory, histories: list[History]
 ) -> None:
     add_care_teams(builder, directory)
-    star = showcase(histories)
-    register = register_candidates(builder.rng, histories)
+    add_care(builder, directory, histories, star=showcase(histories))
+
+
+def add_care(
+    builder: BundleBuilder,
+    directory: Directory,
+    histories: list[History],
+    *,
+    star: History | None = None,
+    register_share: float = 1.0,
+) -> None:
+    """What the services know about these residents (the care teams already made); of the
+    few register candidates among them, ``register_share`` on average join the register."""
+    rng = builder.rng
+    register = [
+        h
+        for h in register_candidates(rng, histories)
+        if register_share >= 1 or rng.random() < register_share
+    ]
     for history in histories:
         _add_care_around(builder, directory, history, everything=history is star)
     add_register(builder, directory, register)

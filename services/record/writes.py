@@ -30,6 +30,7 @@ from services.record.subscriptions.spec import SubscriptionSpec, read_spec
 from shared.errors import FhirError, bad_request, conflict, not_found
 from shared.fhir.dates import micros_to_instant
 from shared.fhir.extract import extract
+from shared.fhir.indexvalues import IndexValues
 from shared.fhir.queryparser import parse_search
 from shared.fhir.searchquery import Criterion, SearchQuery
 from shared.fhir.validation import local_references, validate
@@ -81,11 +82,14 @@ class RecordWriter:
         self.subscriptions = subscriptions
         self.pending: list[PendingReference] = []
         self.events = 0  # subscription notifications this transaction queued
+        # The collecting subscriptions, read once a transaction (again after it writes one).
+        self._collecting: list[SubscriptionSpec] | None = None
 
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
     ) -> WriteResult:
         """Create (POST); with ``if_none_exist``, return the single match instead if any.
+        ``new_id`` is an id the record made up for it (a transaction plans its creates' ids).
         A Patient without a condition of its own is registered: the record already holding
         that person is returned instead (see ``services.record.identity.registration``)."""
         if if_none_exist:
@@ -96,7 +100,7 @@ class RecordWriter:
             existing = await self.registered(body)
             if existing is not None:
                 return WriteResult(existing, 200)
-        return await self._insert({**body, "id": new_id or str(uuid.uuid4())})
+        return await self._insert({**body, "id": new_id or str(uuid.uuid4())}, fresh_id=True)
 
     async def registered(self, patient: dict[str, Any]) -> StoredResource | None:
         """The record this Patient is already registered as (given any NHS number it lacked),
@@ -134,10 +138,11 @@ class RecordWriter:
         if not current.deleted and _same_content(current, body):
             return WriteResult(current, 200)
         stamped, last_updated = self._stamp(body, current.version + 1)
+        index = extract(stamped)
         stored = await writes.replace(
-            self.connection, current, stamped, last_updated=last_updated, index=extract(stamped)
+            self.connection, current, stamped, last_updated=last_updated, index=index
         )
-        await self._notify(stored, "update")
+        await self._notify(stored, "update", index)
         return WriteResult(stored, 200)
 
     async def conditional_update(
@@ -146,7 +151,9 @@ class RecordWriter:
         """PUT Type?criteria: update the one match, create if none, 412 if several."""
         match = await self.find_single(resource_type, condition, "The conditional update")
         if match is None:
-            return await self._insert({**body, "id": body.get("id") or str(uuid.uuid4())})
+            if body.get("id"):
+                return await self._insert(body)
+            return await self._insert({**body, "id": str(uuid.uuid4())}, fresh_id=True)
         if body.get("id") not in (None, match.id):
             raise bad_request(
                 f"The body's id {body['id']!r} is not the id of the match, {match.reference}"
@@ -206,28 +213,35 @@ class RecordWriter:
         await verify(self.connection, self.pending)
         self.pending.clear()
 
-    async def _insert(self, body: dict[str, Any]) -> WriteResult:
-        if await reads.current(self.connection, body["resourceType"], body["id"]) is not None:
+    async def _insert(self, body: dict[str, Any], *, fresh_id: bool = False) -> WriteResult:
+        """Version 1; an id the record has just made up (``fresh_id``) is known to be new."""
+        if not fresh_id and await reads.current(self.connection, body["resourceType"], body["id"]):
             raise conflict(f"{body['resourceType']}/{body['id']} already exists; update it")
         stamped, last_updated = self._stamp(body, 1)
+        index = extract(stamped)
         stored = await writes.insert_new(
-            self.connection, stamped, last_updated=last_updated, index=extract(stamped)
+            self.connection, stamped, last_updated=last_updated, index=index
         )
-        await self._notify(stored, "create")
+        await self._notify(stored, "create", index)
         return WriteResult(stored, 201, created=True)
 
-    async def _notify(self, stored: StoredResource, method: str) -> None:
+    async def _notify(self, stored: StoredResource, method: str, index: IndexValues) -> None:
         """Queue a notification for each subscription this version matches."""
         if stored.resource_type == "Subscription" and self.subscriptions is not None:
             self.subscriptions.forget()
+            self._collecting = None
             await ensure_state(self.connection, stored.id)
-        matched = await self._matching(stored)
+        matched = await self._matching(stored, index)
         self.events += await record_events(self.connection, matched, stored, method)
 
-    async def _matching(self, stored: StoredResource) -> list[SubscriptionSpec]:
+    async def _matching(
+        self, stored: StoredResource, index: IndexValues | None = None
+    ) -> list[SubscriptionSpec]:
         if self.subscriptions is None:
             return []
-        return await matching(self.connection, self.subscriptions, stored)
+        if self._collecting is None:
+            self._collecting = await self.subscriptions.collecting(self.connection)
+        return await matching(self.connection, self._collecting, stored, index)
 
     def _stamp(self, body: dict[str, Any], version: int) -> tuple[dict[str, Any], int]:
         """The body as stored: id and meta first, validated, its references noted."""

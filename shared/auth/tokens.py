@@ -28,6 +28,7 @@ from shared.errors import FhirError
 log = logging.getLogger("onestory.auth")
 
 MAX_TOKEN_CHARS = 16 * 1024
+_REMEMBERED_TOKENS = 10_000
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]+=*) *$", re.IGNORECASE)
 _CLIENT_CLAIMS = ("client_id", "azp", "cid")  # RFC 9068, then Keycloak/Okta spellings
 _DESCRIPTION_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
@@ -92,6 +93,7 @@ class TokenVerifier:
         http: httpx.AsyncClient | None = None,
         min_refresh_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        remember_seconds: float = 60.0,
     ) -> None:
         refused = [a for a in algorithms if not a.startswith(("RS", "ES", "PS"))]
         if refused or not algorithms:
@@ -107,9 +109,22 @@ class TokenVerifier:
             min_refresh_seconds=min_refresh_seconds,
             clock=clock,
         )
+        self.clock = clock
+        self.remember_seconds = remember_seconds
+        # Tokens verified lately: a client sends the same token with every call, and checking
+        # its signature each time is most of the cost of a read. Each is remembered until it
+        # expires, or for remember_seconds, whichever is sooner, so a key the issuer withdraws
+        # stops working as soon as the key cache would notice.
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; FhirError 401 (or 503 if the keys cannot be had)."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires, forget_at = remembered
+            if time.time() < expires and self.clock() < forget_at:
+                return principal
+            del self._verified[token]
         kid = self._key_id(token)
         key = await self.keys.key(kid)
         if key is None:
@@ -117,7 +132,14 @@ class TokenVerifier:
                 f"The token was signed with a key the issuer does not publish ({kid})"
             )
         claims = self._decode(token, key)
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        self._remember(token, principal, float(claims["exp"]))
+        return principal
+
+    def _remember(self, token: str, principal: Principal, expires: float) -> None:
+        if len(self._verified) >= _REMEMBERED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the longest remembered
+        self._verified[token] = (principal, expires, self.clock() + self.remember_seconds)
 
     def _key_id(self, token: str) -> str:
         if len(token) > MAX_TOKEN_CHARS:

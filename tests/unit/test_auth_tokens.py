@@ -519,3 +519,23 @@ async def test_given_cold_verifier_when_many_tokens_arrive_at_once_then_all_wait
     tokens = [sign(dev, good_claims(sub=f"u{n}")) for n in range(20)]
     principals = await asyncio.gather(*(verifier.verify(token) for token in tokens))
     assert [p.subject for p in principals] == [f"u{n}" for n in range(20)]
+
+
+async def test_given_a_remembered_token_when_its_key_is_withdrawn_then_it_works_only_a_minute(
+    fresh_dev: DevIssuer,
+) -> None:
+    clock = Clock()
+    verifier = TokenVerifier(ISSUER, AUDIENCE, fresh_dev.jwks_url, clock=clock, remember_seconds=60)
+    old_kid = fresh_dev.signing_key().kid
+    token = fresh_dev.issue(scope="user/*.rs")
+    await verifier.verify(token)
+    fresh_dev.rotate()
+    fresh_dev.remove(old_kid)
+
+    clock.now += 59
+    remembered = await verifier.verify(token)
+    clock.now += 301
+    error = await refusal(verifier, token)
+
+    assert remembered.scopes == (Scope("user", "*", frozenset("rs")),)
+    assert "does not publish" in error.diagnostics

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.record.subscriptions.spec import COLLECTING, SubscriptionSpec, read_spec
 from shared.errors import FhirError
+from shared.fhir.indexvalues import IndexValues
 from shared.fhir.queryparser import parse_search
 from shared.storage.rows import StoredResource
 from shared.storage.schema import resource, subscription_event, subscription_state
@@ -51,11 +52,6 @@ class SubscriptionRegistry:
             self._stamp = stamp
         return self._specs
 
-    async def for_type(
-        self, connection: AsyncConnection, resource_type: str
-    ) -> list[SubscriptionSpec]:
-        return [s for s in await self.collecting(connection) if s.resource_type == resource_type]
-
 
 async def _load(connection: AsyncConnection) -> list[SubscriptionSpec]:
     query = parse_search(
@@ -72,11 +68,19 @@ async def _load(connection: AsyncConnection) -> list[SubscriptionSpec]:
 
 
 async def matching(
-    connection: AsyncConnection, registry: SubscriptionRegistry, stored: StoredResource
+    connection: AsyncConnection,
+    specs: list[SubscriptionSpec],
+    stored: StoredResource,
+    index: IndexValues | None = None,
 ) -> list[SubscriptionSpec]:
-    """The subscriptions whose criteria this version of the resource meets."""
+    """Which of the collecting ``specs`` this version of the resource meets; ``index`` (its
+    index values, when at hand) spares the search for criteria it plainly cannot meet."""
     matched = []
-    for spec in await registry.for_type(connection, stored.resource_type):
+    for spec in specs:
+        if spec.resource_type != stored.resource_type:
+            continue
+        if index is not None and not spec.could_match(index):
+            continue
         page = await search(connection, spec.query_for(stored.id), page_size=1)
         if page.matches:
             matched.append(spec)

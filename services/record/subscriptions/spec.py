@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.errors import FhirError
+from shared.fhir.indexvalues import IndexValues
 from shared.fhir.queryparser import parse_search
-from shared.fhir.searchquery import SearchQuery
+from shared.fhir.searchquery import Criterion, SearchQuery
 from shared.fhir.validation import is_resource_type
 
 PAYLOAD_CONTENT = (
@@ -34,6 +36,38 @@ class SubscriptionSpec:
     def query_for(self, resource_id: str) -> SearchQuery:
         """The criteria, narrowed to one resource: does this version match?"""
         return parse_search(self.resource_type, [*self.criteria, ("_id", resource_id)], strict=True)
+
+    def could_match(self, index: IndexValues) -> bool:
+        """False when a plain token criterion (``code=x``, ``status=active``) names only codes
+        this version has none of, so the search in ``query_for`` would find nothing; True
+        whenever that cannot be told from the index values alone."""
+        for criterion in _plain_tokens(self.resource_type, self.criteria):
+            wanted = {v.parts[-1].lower() for v in criterion.values}
+            if "" in wanted:
+                continue  # "system|": any code of that system
+            held = {
+                t.code.lower() for t in index.tokens if t.param == criterion.param.code and t.code
+            }
+            if not held & wanted:
+                return False
+        return True
+
+
+@lru_cache(maxsize=256)
+def _plain_tokens(resource_type: str, criteria: tuple[tuple[str, str], ...]) -> list[Criterion]:
+    """The plain token criteria among a subscription's (no modifier, chain or _ parameter)."""
+    query = parse_search(resource_type, list(criteria), strict=True)
+    return [
+        c
+        for c in query.criteria
+        if isinstance(c, Criterion)
+        and c.param.type == "token"
+        and not c.param.code.startswith("_")
+        and c.modifier is None
+        and c.chain is None
+        and c.target_type is None
+        and c.values
+    ]
 
 
 def unprocessable(message: str, expression: str) -> FhirError:
