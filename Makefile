@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test install lint clean
+.PHONY: up test install lint bench clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,10 @@ lint: install
 test: lint
 	$(BIN)/pytest -n auto
 
+# The performance benchmark (bench/README.md): a fresh OneStory, the synthetic population,
+# every phase under wrk; BENCH_ARGS="--residents 40000 --database-url postgresql+asyncpg://..."
+bench: install
+	$(BIN)/python -m bench.harness $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .onestory .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .onestory .onestory-bench .pytest_cache .mypy_cache .ruff_cache

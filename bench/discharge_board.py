@@ -121,6 +121,15 @@ async def load(client: httpx.AsyncClient, episodes: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+async def load_only(base: str, token: str, episodes: int, seed: int = 7) -> float:
+    """Put ``episodes`` people on the board (for the harness, which times it with the rest)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    async with httpx.AsyncClient(
+        base_url=base.rstrip("/") + "/", headers=headers, timeout=600
+    ) as client:
+        return await load(client, episodes, seed)
+
+
 async def time_board(client: httpx.AsyncClient, board: str, calls: int) -> list[float]:
     timings = []
     for _ in range(calls):

@@ -52,7 +52,7 @@ class _Plan:
 async def _transaction(ctx: RecordRequest, items: list[BundleEntry]) -> list[dict[str, Any]]:
     responses: list[dict[str, Any] | None] = [None] * len(items)
     async with ctx.database.transaction(write=True) as connection:
-        writer = ctx.writer(connection)
+        writer = ctx.writer(connection, batched=True)
         plan = await _plan(writer, items)
         for item in items:
             if item.resource is not None:

@@ -31,8 +31,10 @@ class RecordRequest:
     params: list[tuple[str, str]]
     subscriptions: SubscriptionRegistry
 
-    def writer(self, connection: AsyncConnection) -> RecordWriter:
-        return RecordWriter(self.database, connection, self.base_url, self.subscriptions)
+    def writer(self, connection: AsyncConnection, *, batched: bool = False) -> RecordWriter:
+        return RecordWriter(
+            self.database, connection, self.base_url, self.subscriptions, batched=batched
+        )
 
     def committed(self, writer: RecordWriter) -> None:
         """After commit: wake the dispatcher if the transaction queued notifications."""

@@ -173,6 +173,7 @@ async def _read(
 ) -> dict[str, Any]:
     split = urlsplit(item.url)
     segments = split.path.strip("/").split("/")
+    await writer.settle()  # a transaction's reads see its writes
     connection = writer.connection
     if len(segments) == 1 or segments[1] == "_search":
         params = parse_qsl(split.query, keep_blank_values=True)

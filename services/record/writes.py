@@ -75,7 +75,11 @@ class RecordWriter:
         connection: AsyncConnection,
         base_url: str,
         subscriptions: SubscriptionRegistry | None = None,
+        *,
+        batched: bool = False,
     ) -> None:
+        """``batched``: hold version and index rows back until the index is next read or the
+        transaction ends (``settle``), for a transaction Bundle of many writes."""
         self.database = database
         self.connection = connection
         self.base_url = base_url
@@ -84,6 +88,7 @@ class RecordWriter:
         self.events = 0  # subscription notifications this transaction queued
         # The collecting subscriptions, read once a transaction (again after it writes one).
         self._collecting: list[SubscriptionSpec] | None = None
+        self.batch = writes.RowBatch() if batched else None
 
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
@@ -106,6 +111,7 @@ class RecordWriter:
         """The record this Patient is already registered as (given any NHS number it lacked),
         or None when the person is new."""
         validate(patient)  # bad input is refused before it can match anyone
+        await self.settle()
         existing = await registration.registered_as(self, patient)
         if existing is None:
             return None
@@ -140,7 +146,12 @@ class RecordWriter:
         stamped, last_updated = self._stamp(body, current.version + 1)
         index = extract(stamped)
         stored = await writes.replace(
-            self.connection, current, stamped, last_updated=last_updated, index=index
+            self.connection,
+            current,
+            stamped,
+            last_updated=last_updated,
+            index=index,
+            batch=self.batch,
         )
         await self._notify(stored, "update", index)
         return WriteResult(stored, 200)
@@ -189,7 +200,9 @@ class RecordWriter:
             return WriteResult(current, 204)
         await self._refuse_if_referenced(current)
         matched = await self._matching(current)  # before its index rows go
-        stored = await writes.mark_deleted(self.connection, current, last_updated=now_micros())
+        stored = await writes.mark_deleted(
+            self.connection, current, last_updated=now_micros(), batch=self.batch
+        )
         self.events += await record_events(self.connection, matched, stored, "delete")
         return WriteResult(stored, 204)
 
@@ -206,10 +219,18 @@ class RecordWriter:
         """The one resource matching ``condition``, locked against racing conditional writes
         until the transaction ends; None if nothing matches, 412 if several do."""
         query = self._condition(resource_type, condition)
+        await self.settle()
         await self._lock(query)
         return await self._single_match(query, what)
 
+    async def settle(self) -> None:
+        """Write the rows held back, before the index is read or the transaction commits."""
+        if self.batch is not None:
+            await self.batch.flush(self.connection)
+
     async def verify_references(self) -> None:
+        """Last in every writing transaction: held rows written, local references resolved."""
+        await self.settle()
         await verify(self.connection, self.pending)
         self.pending.clear()
 
@@ -220,7 +241,7 @@ class RecordWriter:
         stamped, last_updated = self._stamp(body, 1)
         index = extract(stamped)
         stored = await writes.insert_new(
-            self.connection, stamped, last_updated=last_updated, index=index
+            self.connection, stamped, last_updated=last_updated, index=index, batch=self.batch
         )
         await self._notify(stored, "create", index)
         return WriteResult(stored, 201, created=True)
@@ -240,8 +261,18 @@ class RecordWriter:
         if self.subscriptions is None:
             return []
         if self._collecting is None:
+            await self.settle()  # a Subscription this transaction wrote is read back
             self._collecting = await self.subscriptions.collecting(self.connection)
-        return await matching(self.connection, self._collecting, stored, index)
+        candidates = [
+            spec
+            for spec in self._collecting
+            if spec.resource_type == stored.resource_type
+            and (index is None or spec.could_match(index))
+        ]
+        if not candidates:
+            return []
+        await self.settle()  # the criteria are searched over this version's index rows
+        return await matching(self.connection, candidates, stored)
 
     def _stamp(self, body: dict[str, Any], version: int) -> tuple[dict[str, Any], int]:
         """The body as stored: id and meta first, validated, its references noted."""
@@ -304,6 +335,7 @@ class RecordWriter:
         return current
 
     async def _refuse_if_referenced(self, current: StoredResource) -> None:
+        await self.settle()
         referrers = await reads.referrers(
             self.connection, current.resource_type, current.id, ignoring=EVIDENCE_TYPES
         )

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.record.subscriptions.spec import COLLECTING, SubscriptionSpec, read_spec
 from shared.errors import FhirError
-from shared.fhir.indexvalues import IndexValues
 from shared.fhir.queryparser import parse_search
 from shared.storage.rows import StoredResource
 from shared.storage.schema import resource, subscription_event, subscription_state
@@ -68,19 +67,11 @@ async def _load(connection: AsyncConnection) -> list[SubscriptionSpec]:
 
 
 async def matching(
-    connection: AsyncConnection,
-    specs: list[SubscriptionSpec],
-    stored: StoredResource,
-    index: IndexValues | None = None,
+    connection: AsyncConnection, specs: list[SubscriptionSpec], stored: StoredResource
 ) -> list[SubscriptionSpec]:
-    """Which of the collecting ``specs`` this version of the resource meets; ``index`` (its
-    index values, when at hand) spares the search for criteria it plainly cannot meet."""
+    """Which of ``specs`` (collecting subscriptions on this type) this version meets."""
     matched = []
     for spec in specs:
-        if spec.resource_type != stored.resource_type:
-            continue
-        if index is not None and not spec.could_match(index):
-            continue
         page = await search(connection, spec.query_for(stored.id), page_size=1)
         if page.matches:
             matched.append(spec)
