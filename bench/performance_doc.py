@@ -65,6 +65,12 @@ def rows(figures: dict[str, Any]) -> list[str]:
         rate = f"{phase['per_second']:,.0f}" if "per_second" in phase else ""
         targets = TARGETS.get(name, ())
         judged = [(str(t), "yes" if t.met(phase[t.figure]) else "**no**") for t in targets]
+        failed = phase.get("bad_status", 0) + phase.get("errors", 0)
+        if failed:  # a fast error is no answer: nothing about this phase is met
+            judged = [
+                (target, f"**no**: {failed:,} of {phase['requests']:,} failed")
+                for target, _ in judged or [("", "")]
+            ]
         lines.append(
             f"| {name} | {what} | {rate} | {phase['p50_ms']} | {phase['p95_ms']} | "
             f"{'; '.join(t for t, _ in judged)} | {'; '.join(m for _, m in judged)} |"
