@@ -308,3 +308,14 @@ def test_given_the_production_overlay_then_kustomize_renders_it_with_the_image_t
     for deployment in deployments:
         (container,) = containers(deployment)
         assert container["image"] == f"{image['newName']}:{image['newTag']}"
+
+
+def test_given_the_secret_store_then_every_key_it_must_hold_is_documented() -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    keys = {
+        item["remoteRef"]["key"]
+        for external in objects("ExternalSecret").values()
+        for item in external["spec"]["data"]
+    }
+    assert keys
+    assert not [key for key in keys if f"`{key}`" not in guide]
