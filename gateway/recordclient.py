@@ -74,23 +74,20 @@ class RecordClient:
         return results
 
     async def write_batch(self, resources: list[dict[str, Any]]) -> None:
+        """Create ``resources`` in the record all together or not at all (a transaction: a
+        batch retried after a partial failure would write its successes twice)."""
         bundle = {
             "resourceType": "Bundle",
-            "type": "batch",
+            "type": "transaction",
             "entry": [
                 {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
                 for r in resources
             ],
         }
         answer = await self._call("POST", "/fhir", bundle)
-        failed = [
-            e["response"]["status"]
-            for e in answer.get("entry", [])
-            if not e["response"]["status"].startswith("2")
-        ]
-        if failed:
+        if answer.get("type") != "transaction-response":
             raise FhirError(
                 502,
-                f"The record refused {len(failed)} of {len(resources)} writes",
+                f"The record did not take the {len(resources)} writes as a transaction",
                 code="exception",
             )

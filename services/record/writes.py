@@ -24,6 +24,7 @@ from services.record.subscriptions.matching import (
     SubscriptionRegistry,
     ensure_state,
     matching,
+    matching_ids,
     record_events,
 )
 from services.record.subscriptions.spec import SubscriptionSpec, read_spec
@@ -89,6 +90,8 @@ class RecordWriter:
         # The collecting subscriptions, read once a transaction (again after it writes one).
         self._collecting: list[SubscriptionSpec] | None = None
         self.batch = writes.RowBatch() if batched else None
+        # A batched writer's creates, matched to subscriptions together (``_match_held``).
+        self._held: list[tuple[StoredResource, IndexValues]] = []
 
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
@@ -132,6 +135,7 @@ class RecordWriter:
     ) -> WriteResult:
         """Update (PUT) by id; creates the resource when the id is new (client-assigned)."""
         _check_body_identity(body, resource_type, resource_id)
+        await self._match_held()  # earlier creates are matched as they were written
         current = await writes.current_for_update(
             self.connection, resource_type, resource_id, lock=True
         )
@@ -191,6 +195,7 @@ class RecordWriter:
 
     async def delete(self, resource_type: str, resource_id: str) -> WriteResult:
         """Delete by id; deleting what is already deleted is a no-op (204)."""
+        await self._match_held()
         current = await writes.current_for_update(
             self.connection, resource_type, resource_id, lock=True
         )
@@ -229,8 +234,10 @@ class RecordWriter:
             await self.batch.flush(self.connection)
 
     async def verify_references(self) -> None:
-        """Last in every writing transaction: held rows written, local references resolved."""
+        """Last in every writing transaction: held rows written and matched, local references
+        resolved."""
         await self.settle()
+        await self._match_held()
         await verify(self.connection, self.pending)
         self.pending.clear()
 
@@ -247,7 +254,12 @@ class RecordWriter:
         return WriteResult(stored, 201, created=True)
 
     async def _notify(self, stored: StoredResource, method: str, index: IndexValues) -> None:
-        """Queue a notification for each subscription this version matches."""
+        """Queue a notification for each subscription this version matches; a batched
+        writer's creates wait to be matched together."""
+        if self.batch is not None and method == "create" and stored.resource_type != "Subscription":
+            self._held.append((stored, index))
+            return
+        await self._match_held()
         if stored.resource_type == "Subscription" and self.subscriptions is not None:
             self.subscriptions.forget()
             self._collecting = None
@@ -258,14 +270,9 @@ class RecordWriter:
     async def _matching(
         self, stored: StoredResource, index: IndexValues | None = None
     ) -> list[SubscriptionSpec]:
-        if self.subscriptions is None:
-            return []
-        if self._collecting is None:
-            await self.settle()  # a Subscription this transaction wrote is read back
-            self._collecting = await self.subscriptions.collecting(self.connection)
         candidates = [
             spec
-            for spec in self._collecting
+            for spec in await self._collecting_specs()
             if spec.resource_type == stored.resource_type
             and (index is None or spec.could_match(index))
         ]
@@ -273,6 +280,37 @@ class RecordWriter:
             return []
         await self.settle()  # the criteria are searched over this version's index rows
         return await matching(self.connection, candidates, stored)
+
+    async def _match_held(self) -> None:
+        """Match the held creates: one search per subscription for all it might match, then
+        their notifications in the order they were written."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        matched: dict[str, set[str]] = {}
+        for spec in await self._collecting_specs():
+            ids = [
+                stored.id
+                for stored, index in held
+                if stored.resource_type == spec.resource_type and spec.could_match(index)
+            ]
+            if ids:
+                await self.settle()
+                matched[spec.id] = await matching_ids(self.connection, spec, ids)
+        specs = {spec.id: spec for spec in await self._collecting_specs()}
+        for stored, _ in held:
+            met = [specs[name] for name, ids in matched.items() if stored.id in ids]
+            if met:
+                self.events += await record_events(self.connection, met, stored, "create")
+
+    async def _collecting_specs(self) -> list[SubscriptionSpec]:
+        """The collecting subscriptions, read once a transaction (again after it writes one)."""
+        if self.subscriptions is None:
+            return []
+        if self._collecting is None:
+            await self.settle()  # a Subscription this transaction wrote is read back
+            self._collecting = await self.subscriptions.collecting(self.connection)
+        return self._collecting
 
     def _stamp(self, body: dict[str, Any], version: int) -> tuple[dict[str, Any], int]:
         """The body as stored: id and meta first, validated, its references noted."""

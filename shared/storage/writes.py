@@ -38,6 +38,11 @@ _TABLE_OF_KIND = {
 }
 
 
+# Built once: building a statement costs more than running it.
+_INSERT_RESOURCE = insert(resource).returning(resource.c.pk)
+_INSERTS = {table.name: insert(table) for table in (resource_version, *_TABLE_OF_KIND.values())}
+
+
 def _encode(body: dict[str, Any]) -> str:
     return orjson.dumps(body).decode()
 
@@ -56,7 +61,7 @@ class RowBatch:
     async def flush(self, connection: AsyncConnection) -> None:
         held, self.rows = self.rows, {}
         for table, rows in held.items():
-            await connection.execute(insert(table), rows)
+            await connection.execute(_INSERTS[table.name], rows)
 
 
 async def insert_new(
@@ -71,16 +76,15 @@ async def insert_new(
     and index rows go into ``batch`` when given, else are written now."""
     content = _encode(body)
     result = await connection.execute(
-        insert(resource)
-        .values(
-            resource_type=body["resourceType"],
-            id=body["id"],
-            version=1,
-            last_updated=last_updated,
-            deleted=False,
-            content=content,
-        )
-        .returning(resource.c.pk)
+        _INSERT_RESOURCE,
+        {
+            "resource_type": body["resourceType"],
+            "id": body["id"],
+            "version": 1,
+            "last_updated": last_updated,
+            "deleted": False,
+            "content": content,
+        },
     )
     stored = StoredResource(
         result.scalar_one(), body["resourceType"], body["id"], 1, last_updated, False, content

@@ -78,6 +78,21 @@ async def matching(
     return matched
 
 
+async def matching_ids(
+    connection: AsyncConnection, spec: SubscriptionSpec, ids: list[str]
+) -> set[str]:
+    """Which of the resources ``ids`` (of the subscription's type) its criteria match now."""
+    found: set[str] = set()
+    for first in range(0, len(ids), _IDS_A_SEARCH):
+        some = ids[first : first + _IDS_A_SEARCH]
+        page = await search(connection, spec.query_for(*some), page_size=len(some))
+        found.update(stored.id for stored in page.matches)
+    return found
+
+
+_IDS_A_SEARCH = 200
+
+
 async def record_events(
     connection: AsyncConnection, specs: list[SubscriptionSpec], stored: StoredResource, method: str
 ) -> int:

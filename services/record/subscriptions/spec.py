@@ -33,9 +33,10 @@ class SubscriptionSpec:
     headers: tuple[tuple[str, str], ...]
     content: str  # empty | id-only | full-resource
 
-    def query_for(self, resource_id: str) -> SearchQuery:
-        """The criteria, narrowed to one resource: does this version match?"""
-        return parse_search(self.resource_type, [*self.criteria, ("_id", resource_id)], strict=True)
+    def query_for(self, *resource_ids: str) -> SearchQuery:
+        """The criteria, narrowed to these resources: which of them match?"""
+        narrowed = [*self.criteria, ("_id", ",".join(resource_ids))]
+        return parse_search(self.resource_type, narrowed, strict=True)
 
     def could_match(self, index: IndexValues) -> bool:
         """False when a plain token criterion (``code=x``, ``status=active``) names only codes
