@@ -30,6 +30,7 @@ from gateway.upstream import Upstream
 from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import verifier_from_settings
 from shared.errors import FhirError
+from shared.health import Check, database_ready, mount_health
 from shared.http.errors import install_error_handlers
 from shared.http.fhirjson import error_response, negotiate
 from shared.http.limits import BodySizeLimit
@@ -115,6 +116,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.gateway = state
     install_error_handlers(app)
+    mount_health(
+        app,
+        "gateway",
+        {"database": database_ready(database), "routes": _routes_known(state)},
+        lambda: {"routes": sorted(state.routes.services)},
+    )
     _public_routes(app, settings, state)
     devauth.mount(app, settings)
 
@@ -151,14 +158,21 @@ def _echo_ids(request: Request, response: Response) -> Response:
     return response
 
 
+def _routes_known(state: GatewayState) -> Check:
+    """Ready once the record has declared its routes: without them every FHIR call would fail.
+    Other services' routes are not waited for (the gateway answers 503 for theirs alone), and
+    routes once known are kept while a service is away, so this does not flap."""
+
+    async def check() -> str | None:
+        if "record" in state.routes.services:
+            return None
+        return "the record has not declared its routes yet (is it running?)"
+
+    return check
+
+
 def _public_routes(app: FastAPI, settings: GatewaySettings, state: GatewayState) -> None:
     cache: dict[str, Any] = {}
-
-    @app.get("/health")
-    async def health() -> JSONResponse:
-        return JSONResponse(
-            {"status": "ok", "service": "gateway", "routes": sorted(state.routes.services)}
-        )
 
     @app.get("/.well-known/smart-configuration")
     async def smart_configuration() -> JSONResponse:
