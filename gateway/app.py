@@ -36,7 +36,12 @@ from shared.http.fhirjson import error_response, negotiate
 from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 log = logging.getLogger("onestory.gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -112,7 +117,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         flush_telemetry()
 
     app = FastAPI(
-        title="OneStory gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="OneStory gateway",
+        telemetry=FASTAPI_TELEMETRY_OFF,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.gateway = state
     install_error_handlers(app)

@@ -43,7 +43,12 @@ from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.notifications import read_notification
 from shared.settings import Settings
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 PAYLOAD_CONTENT = (
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content"
@@ -110,6 +115,7 @@ class DomainService:
     def app(self, **health: Any) -> FastAPI:
         app = FastAPI(
             title=self.title,
+            telemetry=FASTAPI_TELEMETRY_OFF,
             lifespan=self._lifespan,
             docs_url=None,
             redoc_url=None,

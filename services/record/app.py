@@ -27,7 +27,12 @@ from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.settings import RecordSettings
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 
 def create_app(settings: RecordSettings | None = None) -> FastAPI:
@@ -53,6 +58,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="OneStory shared care record",
+        telemetry=FASTAPI_TELEMETRY_OFF,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

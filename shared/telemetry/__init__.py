@@ -14,6 +14,7 @@ or parameters.
 
 from __future__ import annotations
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -32,6 +33,7 @@ from shared.telemetry.logs import configure_logging
 from shared.telemetry.server import TelemetryMiddleware
 
 __all__ = [
+    "FASTAPI_TELEMETRY_OFF",
     "TelemetryMiddleware",
     "configure_logging",
     "flush_telemetry",
@@ -41,6 +43,17 @@ __all__ = [
 ]
 
 _configured = False
+
+# FastAPI's own OpenTelemetry (on by default since 0.16x) records each request's URL path and
+# query string (NHS numbers, names) and exception messages: every app turns it off with this,
+# and TelemetryMiddleware records the request by its route template instead.
+FASTAPI_TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def setup_telemetry(service_name: str, settings: Settings) -> None:

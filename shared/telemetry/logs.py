@@ -75,5 +75,7 @@ def configure_logging(service: str, settings: Settings) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    # Alembic tells of every plugin it loads at INFO; its warnings are what matter.
-    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    # httpx logs each request's full URL at INFO (query strings: NHS numbers, names), and
+    # Alembic every plugin it loads: only their warnings are wanted.
+    for chatty in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
