@@ -20,9 +20,13 @@ ROUTE_EXTENSION = "onestory.route"
 class TracedTransport(httpx.AsyncBaseTransport):
     """Wraps a transport: each request is a client span, its context sent as traceparent."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        tracer_provider: trace.TracerProvider | None = None,
+    ) -> None:
         self.transport = transport
-        self.tracer = trace.get_tracer("onestory.http.client")
+        self.tracer = trace.get_tracer("onestory.http.client", tracer_provider=tracer_provider)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route = request.extensions.get(ROUTE_EXTENSION)
