@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,10 +77,12 @@ def _in_trace(receiver: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
 
 
 def _reaches_record_database(receiver: OtlpReceiver, trace_id: str) -> bool:
+    """Whether the trace's spans have all arrived: the gateway's server span ends last (each
+    process exports its spans in batches of its own, as they end)."""
+    spans = _in_trace(receiver, trace_id)
     return any(
-        s.service == "onestory-record" and "db.system.name" in s.attributes
-        for s in _in_trace(receiver, trace_id)
-    )
+        s.service == "onestory-record" and "db.system.name" in s.attributes for s in spans
+    ) and any(s.service == "onestory-gateway" and s.kind == "SERVER" for s in spans)
 
 
 def test_given_a_read_through_the_gateway_then_one_trace_spans_gateway_record_and_database(
@@ -149,15 +152,33 @@ def test_given_json_logs_then_each_line_is_an_object_naming_service_and_trace(
     traced: TracedSystem,
 ) -> None:
     for service in ("record", "gateway"):
-        lines = (traced.logs / f"{service}.log").read_text().splitlines()
-        entries = [json.loads(line) for line in lines if line.strip()]
-        assert entries, f"the {service} wrote no log lines"
+        # A request is logged as it ends, a moment after its answer has left.
+        deadline = time.monotonic() + 10
+        while True:
+            lines = (traced.logs / f"{service}.log").read_text().splitlines()
+            entries = [json.loads(line) for line in lines if line.strip()]
+            in_trace = [e for e in entries if e.get("trace_id") == traced.trace_id]
+            if in_trace or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert in_trace, f"no {service} log line names the request's trace"
         for entry in entries:
             assert {"time", "level", "logger", "message", "service"} <= entry.keys(), entry
             assert entry["service"] == service
-        in_trace = [e for e in entries if e.get("trace_id") == traced.trace_id]
-        assert in_trace, f"no {service} log line names the request's trace"
         assert all(len(e["span_id"]) == 16 for e in in_trace)
         everything = "\n".join(lines)
         assert traced.person["identifier"][0]["value"] not in everything
         assert traced.person["name"][0]["family"] not in everything
+
+
+def test_given_running_services_then_queue_depths_are_exported_as_gauges(
+    traced: TracedSystem,
+) -> None:
+    wanted = {
+        ("onestory-record", "onestory.subscription.outbox_depth"),
+        ("onestory-gateway", "onestory.audit.queue_size"),
+        ("onestory-gateway", "onestory.http.server.requests"),
+    }
+    traced.receiver.wait_for(
+        lambda r: wanted <= {(p.service, p.metric) for p in r.points()}, "the queue gauges"
+    )
