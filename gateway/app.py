@@ -103,15 +103,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.migrate()
         devauth.prepare(settings)
-        tasks = [
-            asyncio.create_task(refresh_routes()),
-            asyncio.create_task(audit.run(record.write_batch)),
-        ]
+        routing = asyncio.create_task(refresh_routes())
+        auditing = asyncio.create_task(audit.run(record.write_batch))
         yield
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await audit.stop(auditing, grace_seconds=settings.shutdown_grace_seconds)
+        routing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await routing
         await upstream.close()
         await database.dispose()
         flush_telemetry()

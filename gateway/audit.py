@@ -175,6 +175,7 @@ class AuditQueue:
         self.database = database
         self.batch_size = batch_size
         self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
         self.waiting = 0  # as last counted by the sender
         metrics.get_meter("onestory.gateway").create_observable_gauge(
             "onestory.audit.queue_size",
@@ -206,20 +207,32 @@ class AuditQueue:
     async def run(
         self, deliver: Deliver, *, idle_seconds: float = 1.0, linger_seconds: float = 0.2
     ) -> None:
-        """Deliver queued events until cancelled. After the first event of a quiet spell it
-        lingers a moment, so a busy gateway sends batches, not one record write per request."""
-        while True:
+        """Deliver queued events until stopped (or cancelled). After the first event of a quiet
+        spell it lingers a moment, so a busy gateway sends batches, not one record write per
+        request."""
+        while not self.stopping.is_set():
             try:
                 delivered = await self.deliver_due(deliver)
                 self.waiting = await self.depth()
             except Exception as error:  # the gateway's own database is away: wait for it
                 log.warning("could not read the audit queue: %s", type(error).__name__)
                 delivered = 0
-            if not delivered:
+            if not delivered and not self.stopping.is_set():
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle_seconds)
                 await asyncio.sleep(linger_seconds)
+
+    async def stop(self, running: asyncio.Task[None], *, grace_seconds: float) -> None:
+        """Stop ``running`` (this queue's ``run``) once the batch in flight is delivered, so the
+        record is not sent it twice; what is still queued waits for the next start."""
+        self.stopping.set()
+        self.wake.set()
+        done, _ = await asyncio.wait({running}, timeout=grace_seconds)
+        if not done:
+            running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
     async def deliver_due(self, deliver: Deliver) -> int:
         """Send one batch of due events; the number delivered (0 if none or on failure)."""

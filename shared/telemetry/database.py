@@ -5,6 +5,9 @@ nor its parameters: the values a query compares with are patient data (an NHS nu
 SQLAlchemy's engine events are used rather than an instrumentation package, so what leaves is
 decided here. Asynchronous engines run their statements in a greenlet that shares the
 request's context, so each span finds the request's span as its parent.
+
+Statements outside any span (the outbox and audit senders polling their queues every second)
+make no span: a trace of each poll would bury the requests' traces.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def trace_statements(engine: Engine) -> None:
     def started(
         connection: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
     ) -> None:
+        if not trace.get_current_span().get_span_context().is_valid:
+            return
         operation, table = summary(statement)
         attributes: dict[str, Any] = {
             "db.system.name": system,

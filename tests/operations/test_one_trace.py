@@ -77,12 +77,16 @@ def _in_trace(receiver: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
 
 
 def _reaches_record_database(receiver: OtlpReceiver, trace_id: str) -> bool:
-    """Whether the trace's spans have all arrived: the gateway's server span ends last (each
-    process exports its spans in batches of its own, as they end)."""
+    """Whether the trace's spans have all arrived (each process exports its spans in batches
+    of its own, as they end, so they arrive in any order)."""
     spans = _in_trace(receiver, trace_id)
-    return any(
-        s.service == "onestory-record" and "db.system.name" in s.attributes for s in spans
-    ) and any(s.service == "onestory-gateway" and s.kind == "SERVER" for s in spans)
+    arrived = {(s.service, s.kind, "db.system.name" in s.attributes) for s in spans}
+    return {
+        ("onestory-gateway", "SERVER", False),
+        ("onestory-gateway", "CLIENT", False),
+        ("onestory-record", "SERVER", False),
+        ("onestory-record", "CLIENT", True),
+    } <= arrived
 
 
 def test_given_a_read_through_the_gateway_then_one_trace_spans_gateway_record_and_database(
