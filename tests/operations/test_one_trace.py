@@ -76,7 +76,7 @@ def _in_trace(receiver: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
     return [span for span in receiver.spans() if span.trace_id == trace_id]
 
 
-def _reaches_record_database(receiver: OtlpReceiver, trace_id: str) -> bool:
+def _whole_trace_arrived(receiver: OtlpReceiver, trace_id: str) -> bool:
     """Whether the trace's spans have all arrived (each process exports its spans in batches
     of its own, as they end, so they arrive in any order)."""
     spans = _in_trace(receiver, trace_id)
@@ -93,7 +93,7 @@ def test_given_a_read_through_the_gateway_then_one_trace_spans_gateway_record_an
     traced: TracedSystem,
 ) -> None:
     traced.receiver.wait_for(
-        lambda r: _reaches_record_database(r, traced.trace_id), "the record's database spans"
+        lambda r: _whole_trace_arrived(r, traced.trace_id), "the record's database spans"
     )
     spans = _in_trace(traced.receiver, traced.trace_id)
     by_id = {span.span_id: span for span in spans}
@@ -128,7 +128,7 @@ def test_given_a_patient_read_then_no_span_or_metric_names_the_patient(
     traced: TracedSystem,
 ) -> None:
     traced.receiver.wait_for(
-        lambda r: _reaches_record_database(r, traced.trace_id), "the record's database spans"
+        lambda r: _whole_trace_arrived(r, traced.trace_id), "the record's database spans"
     )
     traced.receiver.wait_for(
         lambda r: any(p.metric == "onestory.http.server.duration" for p in r.points()),
