@@ -30,12 +30,18 @@ from gateway.upstream import Upstream
 from shared.auth.credentials import ServiceCredentials
 from shared.auth.dependency import verifier_from_settings
 from shared.errors import FhirError
+from shared.health import Check, database_ready, mount_health
 from shared.http.errors import install_error_handlers
 from shared.http.fhirjson import error_response, negotiate
 from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 log = logging.getLogger("onestory.gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -97,24 +103,33 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.migrate()
         devauth.prepare(settings)
-        tasks = [
-            asyncio.create_task(refresh_routes()),
-            asyncio.create_task(audit.run(record.write_batch)),
-        ]
+        routing = asyncio.create_task(refresh_routes())
+        auditing = asyncio.create_task(audit.run(record.write_batch))
         yield
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await audit.stop(auditing, grace_seconds=settings.shutdown_grace_seconds)
+        routing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await routing
         await upstream.close()
         await database.dispose()
         flush_telemetry()
 
     app = FastAPI(
-        title="OneStory gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="OneStory gateway",
+        telemetry=FASTAPI_TELEMETRY_OFF,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.gateway = state
     install_error_handlers(app)
+    mount_health(
+        app,
+        "gateway",
+        {"database": database_ready(database), "routes": _routes_known(state)},
+        lambda: {"routes": sorted(state.routes.services)},
+    )
     _public_routes(app, settings, state)
     devauth.mount(app, settings)
 
@@ -151,14 +166,21 @@ def _echo_ids(request: Request, response: Response) -> Response:
     return response
 
 
+def _routes_known(state: GatewayState) -> Check:
+    """Ready once the record has declared its routes: without them every FHIR call would fail.
+    Other services' routes are not waited for (the gateway answers 503 for theirs alone), and
+    routes once known are kept while a service is away, so this does not flap."""
+
+    async def check() -> str | None:
+        if "record" in state.routes.services:
+            return None
+        return "the record has not declared its routes yet (is it running?)"
+
+    return check
+
+
 def _public_routes(app: FastAPI, settings: GatewaySettings, state: GatewayState) -> None:
     cache: dict[str, Any] = {}
-
-    @app.get("/health")
-    async def health() -> JSONResponse:
-        return JSONResponse(
-            {"status": "ok", "service": "gateway", "routes": sorted(state.routes.services)}
-        )
 
     @app.get("/.well-known/smart-configuration")
     async def smart_configuration() -> JSONResponse:

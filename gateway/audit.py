@@ -3,7 +3,7 @@
 Events are queued in the gateway's own database as the request finishes (a local insert, so
 audit never slows or fails the user's request) and a background sender delivers them to the
 record in batches, retrying with back-off until the record has them: none is lost, even across
-a restart.
+a restart. How many wait is the observable gauge ``onestory.audit.queue_size``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from opentelemetry import metrics
+from sqlalchemy import delete, func, insert, select, update
 
 from gateway.schema import audit_outbox
 from shared.fhir.dates import micros_to_instant
@@ -174,6 +175,16 @@ class AuditQueue:
         self.database = database
         self.batch_size = batch_size
         self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.waiting = 0  # as last counted by the sender
+        metrics.get_meter("onestory.gateway").create_observable_gauge(
+            "onestory.audit.queue_size",
+            callbacks=[self._observe_waiting],
+            description="AuditEvents queued in the gateway, not yet in the record",
+        )
+
+    def _observe_waiting(self, _options: Any) -> list[metrics.Observation]:
+        return [metrics.Observation(self.waiting)]
 
     async def enqueue(self, event: dict[str, Any]) -> None:
         now = time.time_ns() // 1000
@@ -196,15 +207,32 @@ class AuditQueue:
     async def run(
         self, deliver: Deliver, *, idle_seconds: float = 1.0, linger_seconds: float = 0.2
     ) -> None:
-        """Deliver queued events until cancelled. After the first event of a quiet spell it
-        lingers a moment, so a busy gateway sends batches, not one record write per request."""
-        while True:
-            delivered = await self.deliver_due(deliver)
-            if not delivered:
+        """Deliver queued events until stopped (or cancelled). After the first event of a quiet
+        spell it lingers a moment, so a busy gateway sends batches, not one record write per
+        request."""
+        while not self.stopping.is_set():
+            try:
+                delivered = await self.deliver_due(deliver)
+                self.waiting = await self.depth()
+            except Exception as error:  # the gateway's own database is away: wait for it
+                log.warning("could not read the audit queue: %s", type(error).__name__)
+                delivered = 0
+            if not delivered and not self.stopping.is_set():
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle_seconds)
                 await asyncio.sleep(linger_seconds)
+
+    async def stop(self, running: asyncio.Task[None], *, grace_seconds: float) -> None:
+        """Stop ``running`` (this queue's ``run``) once the batch in flight is delivered, so the
+        record is not sent it twice; what is still queued waits for the next start."""
+        self.stopping.set()
+        self.wake.set()
+        done, _ = await asyncio.wait({running}, timeout=grace_seconds)
+        if not done:
+            running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
     async def deliver_due(self, deliver: Deliver) -> int:
         """Send one batch of due events; the number delivered (0 if none or on failure)."""
@@ -245,6 +273,7 @@ class AuditQueue:
                 )
 
     async def depth(self) -> int:
+        """How many events wait to be delivered."""
         async with self.database.transaction(write=False) as connection:
-            rows = await connection.execute(select(audit_outbox.c.seq))
-            return len(rows.all())
+            counted = await connection.execute(select(func.count()).select_from(audit_outbox))
+            return int(counted.scalar_one())

@@ -18,6 +18,7 @@ class Route:
     methods: frozenset[str]
     timeout_seconds: float
     specificity: tuple[int, int]
+    template: str = ""  # as declared (/fhir/{rest:path}): what telemetry may name
 
     def matches(self, method: str, path: str) -> bool:
         return ("*" in self.methods or method in self.methods) and bool(
@@ -43,6 +44,7 @@ def compile_route(service: str, base_url: str, declaration: dict[str, Any]) -> R
         methods=frozenset(m.upper() for m in declaration.get("methods", ["*"])),
         timeout_seconds=float(declaration.get("timeout_seconds", 30.0)),
         specificity=(-catch_all, literal),
+        template=path,
     )
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
-from opentelemetry import propagate
 
 from gateway.routing import Route
 from shared.errors import FhirError
+from shared.telemetry import traced_client
+from shared.telemetry.client import ROUTE_EXTENSION
 
 HOP_BY_HOP = frozenset(
     {
@@ -37,7 +38,7 @@ class Upstream:
 
     def __init__(self, *, connect_timeout: float) -> None:
         self.connect_timeout = connect_timeout
-        self.client = httpx.AsyncClient(
+        self.client = traced_client(
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
             follow_redirects=False,
         )
@@ -53,10 +54,16 @@ class Upstream:
         stream: bool = False,
     ) -> httpx.Response:
         """The service's response; 503 when it cannot be reached, 504 when it is too slow."""
-        propagate.inject(headers)  # W3C traceparent of the gateway's span
+        # The client span sends the W3C traceparent (replacing the caller's, which the
+        # gateway's own span continues).
         timeout = httpx.Timeout(route.timeout_seconds, connect=self.connect_timeout)
         request = self.client.build_request(
-            method, route.base_url + path, headers=headers, content=content, timeout=timeout
+            method,
+            route.base_url + path,
+            headers=headers,
+            content=content,
+            timeout=timeout,
+            extensions={ROUTE_EXTENSION: route.template},
         )
         retries = 1 if method in _IDEMPOTENT else 0
         while True:

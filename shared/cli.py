@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import importlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from shared.settings import RecordSettings, Settings
 
@@ -24,17 +27,30 @@ from shared.settings import RecordSettings, Settings
 @dataclass(frozen=True, slots=True)
 class Service:
     name: str
-    app_factory: str  # "package.module:function", for uvicorn --factory
+    app_factory: str  # "package.module:function", taking the service's settings
+    settings: str  # "package.module:class", the service's Settings
     port: int
 
 
 SERVICES = (
-    Service("record", "services.record.app:create_app", 8081),
-    Service("triage", "services.triage.app:create_app", 8082),
-    Service("caseload", "services.caseload.app:create_app", 8083),
-    Service("discharge", "services.discharge.app:create_app", 8084),
-    Service("dsr", "services.dsr.app:create_app", 8085),
-    Service("gateway", "gateway.app:create_app", 8080),
+    Service("record", "services.record.app:create_app", "shared.settings:RecordSettings", 8081),
+    Service(
+        "triage", "services.triage.app:create_app", "services.triage.settings:TriageSettings", 8082
+    ),
+    Service(
+        "caseload",
+        "services.caseload.app:create_app",
+        "services.caseload.settings:CaseloadSettings",
+        8083,
+    ),
+    Service(
+        "discharge",
+        "services.discharge.app:create_app",
+        "services.discharge.settings:DischargeSettings",
+        8084,
+    ),
+    Service("dsr", "services.dsr.app:create_app", "services.dsr.settings:DsrSettings", 8085),
+    Service("gateway", "gateway.app:create_app", "gateway.settings:GatewaySettings", 8080),
 )
 GATEWAY_DATABASE = "gateway.app:gateway_database"
 DEMO_LOADER = "services.record.demo_loader"
@@ -85,21 +101,56 @@ def _import(target: str) -> Any:
 
 
 def serve_one(name: str, port: int | None) -> int:
+    """Run one service until SIGTERM or Ctrl-C; then requests in flight have
+    ``ONESTORY_SHUTDOWN_GRACE_SECONDS`` to finish. Settings that are not valid stop it at once
+    with a message naming the variable (exit status 2)."""
     import uvicorn
 
+    from shared.telemetry import configure_logging
+
     service = next(s for s in SERVICES if s.name == name)
+    try:
+        settings = _import(service.settings)()
+        configure_logging(name, settings)
+        app = _import(service.app_factory)(settings)
+    except (ValidationError, SettingsError) as error:
+        print(settings_problem(name, error), file=sys.stderr)
+        return 2
     host = os.environ.get("ONESTORY_HOST", "127.0.0.1")
     uvicorn.run(
-        service.app_factory,
-        factory=True,
+        app,
         host=host,
         port=port or service.port,
         loop="uvloop",  # libuv's event loop and a C HTTP parser: the fastest uvicorn has
         http="httptools",
+        log_config=None,  # our own handler formats uvicorn's lines too (JSON or text)
         log_level="warning",
-        access_log=False,
+        access_log=False,  # TelemetryMiddleware logs each request, by route template
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
     )
     return 0
+
+
+def settings_problem(service: str, error: ValidationError | SettingsError) -> str:
+    """A settings error as one paragraph naming each ONESTORY_ variable at fault (never its
+    value: it may be a secret)."""
+    if isinstance(error, SettingsError):
+        field = re.search(r'field "(\w+)"', str(error))
+        faults = [f"{_variable(field.group(1) if field else '?')} could not be read as JSON"]
+    else:
+        faults = [
+            f"{_variable(str(fault['loc'][0]) if fault['loc'] else '?')}: "
+            f"{fault['msg'].removeprefix('Value error, ')}"
+            for fault in error.errors()
+        ]
+    return (
+        f"{service} will not start: its settings are not valid. {'; '.join(faults)}. "
+        "Set the environment variables (or secret files) named and start it again."
+    )
+
+
+def _variable(field: str) -> str:
+    return f"ONESTORY_{field.upper()}"
 
 
 def up_all(*, demo: bool) -> int:

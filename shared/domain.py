@@ -3,6 +3,12 @@ credentials and FHIR client of the gateway, an injectable clock, the rest-hook S
 it makes in the record and the notifications they bring, and one FastAPI app with the same
 front matter (health, CapabilityStatement, token, body limit, correlation id, telemetry).
 
+Readiness (``/health/ready``, ``shared.health``): a domain service is ready once its settings
+have loaded (it would not have started otherwise), it holds its own access token, and whatever
+it adds answers (the discharge board's database, at its newest migration). Whether the gateway
+answers is not part of it: the gateway's own readiness says that, and a service is still of
+use (its notifications queue in the record) while the gateway restarts.
+
 A domain service keeps no copy of any resource: it reads and writes the record through the
 gateway in its own name, and learns of changes by Subscription, never by polling.
 """
@@ -29,6 +35,7 @@ from shared.fhir.dates import stamp
 from shared.fhir.terms import BASE
 from shared.fhir.validation import parse_json
 from shared.fhirclient import FhirClient
+from shared.health import Check, mount_health
 from shared.http.correlation import CorrelationId
 from shared.http.errors import install_error_handlers
 from shared.http.fhirjson import negotiate
@@ -36,7 +43,12 @@ from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.notifications import read_notification
 from shared.settings import Settings
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 PAYLOAD_CONTENT = (
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content"
@@ -90,6 +102,7 @@ class DomainService:
     background: list[Background] = field(default_factory=list)  # run for the app's lifetime
     on_subscribed: list[Background] = field(default_factory=list)  # once, after subscribing
     clock: Clock = field(default_factory=Clock)
+    ready_checks: dict[str, Check] = field(default_factory=dict)  # besides its credentials
 
     def __post_init__(self) -> None:
         setup_telemetry(self.name, self.settings)
@@ -102,6 +115,7 @@ class DomainService:
     def app(self, **health: Any) -> FastAPI:
         app = FastAPI(
             title=self.title,
+            telemetry=FASTAPI_TELEMETRY_OFF,
             lifespan=self._lifespan,
             docs_url=None,
             redoc_url=None,
@@ -182,11 +196,20 @@ class DomainService:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
+    async def _holds_credentials(self) -> str | None:
+        try:
+            await self.client.credentials.token()
+        except Exception as error:  # the identity provider refused or did not answer
+            return f"no access token for {self.client_id} ({type(error).__name__})"
+        return None
+
     def _front_matter(self, app: FastAPI, health: dict[str, Any]) -> None:
-        @app.get("/health")
-        async def healthy() -> JSONResponse:
-            facts = {"status": "ok", "service": self.name, **health}
-            return JSONResponse({**facts, "subscribed": app.state.subscribed})
+        mount_health(
+            app,
+            self.name,
+            {"credentials": self._holds_credentials, **self.ready_checks},
+            lambda: {**health, "subscribed": app.state.subscribed},
+        )
 
         @app.get("/fhir/metadata")
         async def metadata(request: Request) -> Response:

@@ -17,6 +17,7 @@ import orjson
 from shared.auth.credentials import ServiceCredentials
 from shared.errors import FhirError
 from shared.http import correlation as correlation_id
+from shared.telemetry.client import traced_client
 
 FHIR_JSON = "application/fhir+json"
 
@@ -32,7 +33,7 @@ class FhirClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
-        self.http = httpx.AsyncClient(timeout=timeout_seconds)
+        self.http = traced_client(timeout=timeout_seconds)
         self.correlation_id = correlation_id
 
     async def close(self) -> None:

@@ -1,14 +1,20 @@
 """One settings object per process, read from ONESTORY_* environment variables.
 
 Every service builds its own subclass of ``Settings``; nothing else reads the environment.
+Secrets may come from files instead (a Kubernetes Secret mounted as a volume): with
+``ONESTORY_SECRETS_DIR`` set, a file there named after the variable in lower case
+(``onestory_client_secret``) gives its value, and the environment variable wins if both are set.
+Settings are checked as the process starts: one that is not valid stops it with a message naming
+the variable (``shared.cli``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".onestory")
@@ -24,6 +30,10 @@ class Settings(BaseSettings):
     # OpenTelemetry: "none", "console" or "otlp" (then OTEL_EXPORTER_OTLP_ENDPOINT applies).
     telemetry_exporter: Literal["none", "console", "otlp"] = "none"
     log_level: str = "INFO"
+    # "json" (one object per line) or "text"; empty: json in production, text elsewhere.
+    log_format: Literal["json", "text", ""] = ""
+    # On SIGTERM, how long requests in flight (and the record's deliveries) have to finish.
+    shutdown_grace_seconds: float = 20.0
     # OAuth2 / SMART on FHIR: who issues access tokens, the audience they must name, and where
     # the issuer publishes its keys. An empty JWKS URL means the development issuer's keys in the
     # data folder (development and test only; see effective_jwks_url).
@@ -35,6 +45,30 @@ class Settings(BaseSettings):
     auth_authorize_url: str = ""
     client_id: str = ""
     client_secret: str = ""
+
+    def __init__(self, **values: Any) -> None:
+        secrets = os.environ.get("ONESTORY_SECRETS_DIR") or None
+        super().__init__(_secrets_dir=secrets, **values)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level.upper()
+
+    @field_validator("shutdown_grace_seconds")
+    @classmethod
+    def _not_negative(cls, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("must be 0 or more seconds")
+        return seconds
+
+    def effective_log_format(self) -> str:
+        """The log format: as set, else JSON in production and text elsewhere."""
+        if self.log_format:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
 
     def effective_jwks_url(self) -> str:
         """Where the issuer's signing keys are: the configured URL, or the development issuer's."""

@@ -34,6 +34,7 @@ from shared.fhir.terms import (
     EPISODE_TYPE,
     TASK_CODE,
 )
+from shared.health import database_ready
 from shared.http.fhirjson import negotiate, require_content_type
 from shared.http.routes import RouteDeclaration
 
@@ -106,6 +107,7 @@ def create_app(settings: DischargeSettings | None = None) -> FastAPI:
         await database.dispose()
 
     service.on_start.append(database.migrate)
+    service.ready_checks["database"] = database_ready(database)
     service.on_stop.append(stop)
 
     async def ensure_measures() -> None:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.responses import JSONResponse
 
 from services.record.capability import capability_statement
 from services.record.operations import OPERATION_ROUTERS
@@ -22,12 +21,18 @@ from services.record.subscriptions import operations as subscription_operations
 from services.record.subscriptions.dispatcher import Dispatcher
 from services.record.subscriptions.matching import SubscriptionRegistry
 from shared.auth.dependency import OPEN_PATHS, RequireToken, verifier_from_settings
+from shared.health import database_ready, mount_health
 from shared.http.errors import install_error_handlers
 from shared.http.limits import BodySizeLimit
 from shared.http.routes import ROUTES_PATH, RouteDeclaration, declare_routes
 from shared.settings import RecordSettings
 from shared.storage.database import Database
-from shared.telemetry import TelemetryMiddleware, flush_telemetry, setup_telemetry
+from shared.telemetry import (
+    FASTAPI_TELEMETRY_OFF,
+    TelemetryMiddleware,
+    flush_telemetry,
+    setup_telemetry,
+)
 
 
 def create_app(settings: RecordSettings | None = None) -> FastAPI:
@@ -40,20 +45,20 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
         # Building the CapabilityStatement loads every resource model: do it off the request
         # path, in the background, so the first /metadata does not wait seconds.
         warming = asyncio.get_running_loop().run_in_executor(None, capability_statement, "")
-        dispatcher = asyncio.create_task(
-            Dispatcher(database, app.state.subscriptions, settings).run()
-        )
+        dispatcher = Dispatcher(database, app.state.subscriptions, settings)
+        delivering = asyncio.create_task(dispatcher.run())
         await install_questionnaires(database, app.state.subscriptions)
         yield
-        dispatcher.cancel()
+        # uvicorn has let the requests in flight finish; now the deliveries in flight.
         with contextlib.suppress(asyncio.CancelledError):
-            await dispatcher
+            await dispatcher.stop(delivering)
         await warming
         await database.dispose()
         flush_telemetry()
 
     app = FastAPI(
         title="OneStory shared care record",
+        telemetry=FASTAPI_TELEMETRY_OFF,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -68,9 +73,7 @@ def create_app(settings: RecordSettings | None = None) -> FastAPI:
     app.include_router(subscription_operations.router)
     app.include_router(router)
 
-    @app.get("/health")
-    async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "service": "record"})
+    mount_health(app, "record", {"database": database_ready(database)})
 
     declare_routes(
         app,

@@ -2,12 +2,17 @@
 
 A routing past its deadline (``restriction.period.end``) and still open raises an escalation
 Task (once: its identifier names the routing), owned by the same team, which subscribers to
-Tasks see like any other, and counts in the metric ``onestory.triage.breaches``. The service
-looks every minute; ``GET /triage/breaches`` looks at once and lists them.
+Tasks see like any other, and counts in the metric ``onestory.triage.breaches`` (new breaches,
+by route). The observable gauge ``onestory.triage.breached`` says how many open routings are
+past their deadline now, by route: for urgent community response, those not seen within the
+national 2-hour standard. The service looks every minute; ``GET /triage/breaches`` looks at
+once and lists them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +27,32 @@ Resource = dict[str, Any]
 ESCALATION = "escalation"
 ESCALATION_ID = f"{BASE}/Id/triage-escalation"
 WARNING = timedelta(minutes=30)
-_breaches = metrics.get_meter("onestory.triage").create_counter(
+_meter = metrics.get_meter("onestory.triage")
+_breaches = _meter.create_counter(
     "onestory.triage.breaches", description="Routings found past their response deadline"
+)
+
+
+class _Breached:
+    """Open routings past their deadline, by route, as last counted (for the gauge)."""
+
+    def __init__(self) -> None:
+        self.by_route: dict[str, int] = {}
+
+    def count(self, tasks: Iterable[Resource]) -> None:
+        # Routes counted before stay, at 0, so the gauge falls rather than going silent.
+        counted = Counter(route_of(task) or "unknown" for task in tasks)
+        self.by_route = {route: counted[route] for route in {*self.by_route, *counted}}
+
+    def observe(self, _options: Any) -> list[metrics.Observation]:
+        return [metrics.Observation(n, {"route": r}) for r, n in self.by_route.items()]
+
+
+_breached = _Breached()
+_meter.create_observable_gauge(
+    "onestory.triage.breached",
+    callbacks=[_breached.observe],
+    description="Open routings past their response deadline now",
 )
 
 
@@ -42,6 +71,7 @@ async def breaches(client: FhirClient, *, now: datetime) -> dict[str, Any]:
             breached.append(task)
         elif deadline - now <= WARNING:
             near.append(task)
+    _breached.count(breached)
     for task in breached:
         await _escalate(client, task, now)
     return {

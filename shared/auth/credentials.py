@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from shared.auth.devissuer import DevIssuer
 from shared.settings import Settings
+from shared.telemetry.client import traced_client
 
 _RENEW_BEFORE_SECONDS = 60
 
@@ -49,7 +48,7 @@ class ServiceCredentials:
             "client_id": self.settings.client_id or self.client_id,
             "client_secret": self.settings.client_secret,
         }
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with traced_client(timeout=10) as client:
             response = await client.post(self.settings.auth_token_url, data=form)
         response.raise_for_status()
         answer = response.json()

@@ -23,7 +23,13 @@ from shared.errors import FhirError
 from shared.http.fhirjson import error_response
 from shared.settings import Settings
 
-OPEN_PATHS = ("/health", "/fhir/metadata", "/.well-known/smart-configuration")
+OPEN_PATHS = (
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/fhir/metadata",
+    "/.well-known/smart-configuration",
+)
 _STATE_KEY = "token_verifier"
 
 

@@ -22,6 +22,7 @@ import jwt
 from jwt import PyJWK
 
 from shared.errors import FhirError
+from shared.telemetry.client import traced_client
 
 log = logging.getLogger("onestory.auth")
 
@@ -114,7 +115,7 @@ class JwksCache:
         if self._http is not None:
             response = await self._http.get(self.url, timeout=FETCH_TIMEOUT_SECONDS)
         else:
-            async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS) as client:
+            async with traced_client(timeout=FETCH_TIMEOUT_SECONDS) as client:
                 response = await client.get(self.url)
         response.raise_for_status()
         return response.content

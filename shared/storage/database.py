@@ -16,10 +16,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import column, event, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from shared.telemetry.database import trace_statements
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -52,13 +55,22 @@ class Database:
             # Pooled: each aiosqlite connection is a thread of its own, too dear to open per
             # transaction. WAL lets the pooled readers run beside the one writer.
             self.engine: AsyncEngine = create_async_engine(
-                url, poolclass=AsyncAdaptedQueuePool, pool_size=pool_size, max_overflow=0
+                url,
+                poolclass=AsyncAdaptedQueuePool,
+                pool_size=pool_size,
+                max_overflow=0,
+                hide_parameters=True,
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=False,
+                hide_parameters=True,  # errors (and so logs) never quote a statement's values
             )
+        trace_statements(self.engine.sync_engine)
         self._write_lock = asyncio.Lock()
         self._named_locks: dict[str, asyncio.Lock] = {}
 
@@ -113,6 +125,24 @@ class Database:
         """Bring the schema up to the newest migration."""
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade, self.migrations, self.version_table)
+
+    def head_revisions(self) -> set[str]:
+        """The newest migrations of this database's migration folder."""
+        config = Config()
+        config.set_main_option("script_location", str(self.migrations))
+        return set(ScriptDirectory.from_config(config).get_heads())
+
+    async def applied_revisions(self) -> set[str]:
+        """The migrations the database says it is at (empty if it was never migrated)."""
+        versions = table(self.version_table, column("version_num"))
+        async with self.engine.connect() as connection:
+            exists = await connection.run_sync(
+                lambda sync: sync.dialect.has_table(sync, self.version_table)
+            )
+            if not exists:
+                return set()
+            rows = await connection.execute(select(versions.c.version_num))
+            return {str(version) for version in rows.scalars()}
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -61,6 +61,15 @@ class Receiver:
         else:
             flag.unlink(missing_ok=True)
 
+    def slow(self, seconds: float) -> None:
+        """From now on, take ``seconds`` to answer each delivery."""
+        (self.folder / "slow").write_text(str(seconds))
+
+    def arrivals(self) -> int:
+        """Deliveries that have arrived while slow (answered or not)."""
+        path = self.folder / "arrivals"
+        return len(path.read_bytes().splitlines()) if path.exists() else 0
+
     def deliveries(self) -> list[dict[str, Any]]:
         path = self.folder / "deliveries.jsonl"
         if not path.exists():

@@ -6,6 +6,14 @@ lock: a session advisory lock on PostgreSQL, released if the process dies), so r
 the work and none delivers an event twice. A failed delivery is retried with exponential
 back-off and jitter; after the configured attempts the subscription is put in error with the
 reason, its events wait, and delivery resumes as soon as the endpoint answers again.
+
+Stopping is graceful: ``stop`` lets each delivery in flight finish and be recorded, starts no
+new one, and cancels only what is still running when the grace period ends (those events are
+delivered again later: at least once).
+
+Metrics: ``onestory.subscription.delivery`` (counter, attribute ``outcome=ok|retry|error``),
+``onestory.subscription.latency`` (commit to delivered, ms), and the observable gauge
+``onestory.subscription.outbox_depth`` (notifications waiting, due or backing off).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any
 
 import httpx
 from opentelemetry import metrics
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from services.record.subscriptions import notifications
 from services.record.subscriptions.matching import SubscriptionRegistry
@@ -31,6 +39,7 @@ from shared.settings import RecordSettings
 from shared.storage import reads
 from shared.storage.database import Database
 from shared.storage.schema import subscription_event, subscription_state
+from shared.telemetry import traced_client
 
 log = logging.getLogger("onestory.record.dispatcher")
 _BATCH = 50
@@ -44,9 +53,10 @@ class Dispatcher:
         self.registry = registry
         self.settings = settings
         self.base_url = (settings.base_url or settings.auth_audience).rstrip("/")
-        self.client = httpx.AsyncClient(timeout=settings.subscription_timeout_seconds)
+        self.client = traced_client(timeout=settings.subscription_timeout_seconds)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._depth = 0
+        self._stopping = asyncio.Event()
         meter = metrics.get_meter("onestory.record")
         self.deliveries = meter.create_counter(
             "onestory.subscription.delivery", description="Notification deliveries by outcome"
@@ -66,33 +76,61 @@ class Dispatcher:
         return [metrics.Observation(self._depth)]
 
     async def run(self) -> None:
-        """Serve due subscriptions until cancelled."""
+        """Serve due subscriptions until stopped (or cancelled). A database that does not
+        answer is waited for: delivery resumes when it does."""
         try:
-            while True:
+            while not self._stopping.is_set():
                 self.registry.committed.clear()
-                await self.dispatch_once()
+                try:
+                    await self.dispatch_once()
+                except Exception as error:
+                    log.warning("could not look for due notifications: %s", type(error).__name__)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.registry.committed.wait(), self.settings.subscription_poll_seconds
-                    )
+                    await asyncio.wait_for(self._woken(), self.settings.subscription_poll_seconds)
+            await self._finish_in_flight()
         finally:
             for task in self._tasks.values():
                 task.cancel()
             await self.client.aclose()
 
+    async def stop(self, running: asyncio.Task[None]) -> None:
+        """Stop ``running`` (this dispatcher's ``run``) once deliveries in flight are done."""
+        self._stopping.set()
+        await running
+
+    async def _woken(self) -> None:
+        """Until a commit brings events, or the dispatcher is asked to stop."""
+        commit = asyncio.ensure_future(self.registry.committed.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({commit, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            commit.cancel()
+            stop.cancel()
+
+    async def _finish_in_flight(self) -> None:
+        running = [task for task in self._tasks.values() if not task.done()]
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=self.settings.shutdown_grace_seconds)
+        if late:
+            log.warning("stopped with %d subscriptions still delivering", len(late))
+
     async def dispatch_once(self) -> None:
         now = time.time_ns() // 1000
         async with self.database.transaction(write=False) as connection:
-            due = (
+            waiting = (
                 await connection.execute(
-                    select(subscription_event.c.subscription_id, func.count())
-                    .where(subscription_event.c.next_attempt_at <= now)
-                    .group_by(subscription_event.c.subscription_id)
+                    select(
+                        subscription_event.c.subscription_id,
+                        func.count(),
+                        func.sum(case((subscription_event.c.next_attempt_at <= now, 1), else_=0)),
+                    ).group_by(subscription_event.c.subscription_id)
                 )
             ).all()
             specs = await self.registry.collecting(connection)
-        self._depth = sum(int(count) for _, count in due)
-        wanted = {str(sid) for sid, _ in due}
+        self._depth = sum(int(count) for _, count, _ in waiting)
+        wanted = {str(sid) for sid, _, due in waiting if due}
         wanted |= {s.id for s in specs if s.status == "requested"}
         for subscription_id in wanted:
             task = self._tasks.get(subscription_id)
@@ -118,7 +156,7 @@ class Dispatcher:
             spec = await self._spec(subscription_id)
         if spec is None or spec.status == "off":
             return
-        while await self._deliver_batch(spec):
+        while not self._stopping.is_set() and await self._deliver_batch(spec):
             spec = await self._spec(subscription_id) or spec
 
     async def _spec(self, subscription_id: str) -> SubscriptionSpec | None:
@@ -156,8 +194,8 @@ class Dispatcher:
             contents = await self._contents(connection, spec, rows)
         delivered: list[Any] = []
         for row in rows:
-            if row.next_attempt_at > time.time_ns() // 1000:
-                break  # backing off; order means nothing after it may go first
+            if row.next_attempt_at > time.time_ns() // 1000 or self._stopping.is_set():
+                break  # backing off (order: nothing after it may go first), or stopping
             body = (
                 None
                 if spec.content == "empty"
@@ -243,7 +281,7 @@ class Dispatcher:
             )
         giving_up = attempts >= self.settings.subscription_attempts
         outcome = "error" if giving_up else "retry"
-        self.deliveries.add(1, {"outcome": outcome, "subscription": spec.id})
+        self.deliveries.add(1, {"outcome": outcome})
         if giving_up and spec.status != "error":
             await self._set_status(spec, "error", f"Delivery failed {attempts} times: {reason}")
 
