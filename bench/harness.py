@@ -88,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     system = start(args.data_dir, args.database_url)
     try:
         bearer = token(args.data_dir)
-        load.main(["--base", GATEWAY, "--token", bearer, "--residents", str(args.residents)])
+        label = "postgres" if args.database_url else "sqlite"
+        load.main(["--base", GATEWAY, "--token", bearer, "--residents", str(args.residents),
+                   "--label", label])  # fmt: skip
         if args.board_episodes:
             asyncio.run(discharge_board.load_only(GATEWAY, bearer, args.board_episodes))
         run.main(
             ["--base", GATEWAY, "--token", bearer, "--direct", RECORD,
-             "--seconds", str(args.seconds)]
+             "--seconds", str(args.seconds), "--label", label]
         )  # fmt: skip
     except httpx.HTTPError as error:
         raise SystemExit(f"The benchmark lost OneStory: {error}") from error

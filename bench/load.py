@@ -5,7 +5,7 @@
 
 The directory goes first, then ``--concurrency`` Bundles of residents at a time, each a few
 hundred entries of conditional creates (loading the same seed twice adds nothing). A progress
-line shows resources loaded and the rate; the totals are written to bench/results/load.json.
+line shows resources loaded and the rate; the totals go to bench/results/load-LABEL.json.
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--resources", type=int, help="about how many resources in all")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--concurrency", type=int, default=4, help="Bundles in flight")
+    parser.add_argument("--label", default="run", help="names the results: load-LABEL.json")
     args = parser.parse_args(argv)
     residents = args.residents or 1000
     if args.resources:
@@ -130,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         async with client_for(args.base, args.token) as client:
             return await load(client, residents, seed=args.seed, concurrency=args.concurrency)
 
-    figures = save("load", {"base": args.base, "seed": args.seed, **asyncio.run(run())})
+    figures = save(
+        f"load-{args.label}", {"base": args.base, "seed": args.seed, **asyncio.run(run())}
+    )
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
     return 0
 

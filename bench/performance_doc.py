@@ -119,11 +119,12 @@ def section(figures: dict[str, Any], load: dict[str, Any] | None) -> str:
     return "\n".join(out)
 
 
-def regenerate(figures: dict[str, Any]) -> None:
-    load_file = RESULTS / "load.json"
-    load = json.loads(load_file.read_text()) if load_file.exists() else None
+def regenerate(figures: dict[str, Any], *, load: str = "load-run") -> None:
+    """Rewrite the measured table from ``figures`` and the bulk load saved as ``load``."""
+    load_file = RESULTS / f"{load}.json"
+    loaded = json.loads(load_file.read_text()) if load_file.exists() else None
     text = DOC.read_text()
-    new = section(figures, load)
+    new = section(figures, loaded)
     if BEGIN in text and END in text:
         before, rest = text.split(BEGIN, 1)
         text = before + new + rest.split(END, 1)[1]

@@ -8,8 +8,8 @@ $everything of a person with 200 resources, the discharge board, subscription de
 triage decision) are timed one at a time. With ``--direct``, the read, search and create
 phases run against that base too (the record without the gateway), to show what the gateway
 costs. The people asked about are found by searching the server, so load some first
-(``python -m bench.load``). Prints a table, writes bench/results/bench.json and regenerates the
-measured table in docs/performance.md.
+(``python -m bench.load``). Prints a table, writes bench/results/bench-LABEL.json and
+regenerates the measured table in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -229,12 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=15, help="per wrk phase")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--people", type=int, default=2000, help="residents to ask about")
+    parser.add_argument("--label", default="run", help="names the results: bench-LABEL.json")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args(argv)
-    figures = save("bench", asyncio.run(measure(args)))
+    figures = save(f"bench-{args.label}", asyncio.run(measure(args)))
     print(table(figures))
     if not args.no_docs:
-        performance_doc.regenerate(figures)
+        performance_doc.regenerate(figures, load=f"load-{args.label}")
     return 0
 
 

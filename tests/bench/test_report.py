@@ -90,7 +90,7 @@ def test_given_a_page_with_a_table_when_regenerated_then_only_the_table_changes(
 
 
 def test_given_a_bulk_load_result_when_regenerated_then_its_rate_is_judged(doc: Path) -> None:
-    (doc.parent / "load.json").write_text(
+    (doc.parent / "load-run.json").write_text(
         '{"measured": "2026-12-04T20:00:00+00:00", "base": "http://127.0.0.1:8080/fhir", '
         '"residents": 2000, "resources_sent": 50000, "resources_created": 50000, '
         '"seconds": 250.0, "resources_per_second": 200, "concurrency": 4}'
