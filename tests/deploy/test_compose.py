@@ -42,6 +42,14 @@ def test_given_compose_then_every_service_runs_from_the_dockerfile_image_by_its_
         assert service["command"] == ["onestory", "serve", name]
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_given_a_service_then_compose_waits_for_its_graceful_shutdown(name: str) -> None:
+    """Twice the default ONESTORY_SHUTDOWN_GRACE_SECONDS: requests, then deliveries."""
+    grace = compose_service(name)["stop_grace_period"]
+
+    assert grace.endswith("s") and int(grace[:-1]) > 2 * 20
+
+
 def test_given_compose_then_the_migration_runs_once_from_the_same_image() -> None:
     migrate = compose_service("migrate")
     assert migrate["image"] == IMAGE

@@ -108,6 +108,16 @@ def test_given_a_service_then_it_is_probed_for_readiness_and_liveness(name: str)
     assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_given_a_service_then_kubernetes_waits_for_its_graceful_shutdown(name: str) -> None:
+    """Requests in flight get the grace, then the record's deliveries in flight get it again,
+    before Kubernetes may kill the container."""
+    config = objects("ConfigMap")["onestory-config"]["data"]
+    grace = int(config["ONESTORY_SHUTDOWN_GRACE_SECONDS"])
+
+    assert pod_spec(objects("Deployment")[name])["terminationGracePeriodSeconds"] > 2 * grace
+
+
 def test_given_every_container_then_it_requests_and_is_limited_in_cpu_and_memory() -> None:
     for workload in workloads():
         for container in containers(workload):
