@@ -20,21 +20,23 @@ import random
 import statistics
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from shared.fhir import terms
+from shared.nhs_number import NHS_NUMBER_SYSTEM, generate
 
 RESULTS = Path(__file__).parent / "results"
 BATCH = 30  # people per transaction: 90 entries
 Resource = dict[str, Any]
 
 
-def person(rng: random.Random, now: datetime) -> list[Resource]:
-    """A patient, their stay and their D2A episode, as transaction entries."""
+def person(rng: random.Random, now: datetime, taken: set[str]) -> list[Resource]:
+    """A patient (with an NHS number not in ``taken``), their stay and their D2A episode, as
+    transaction entries."""
     patient, stay, episode = (f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}" for _ in range(3))
     admitted = now - timedelta(days=rng.randint(3, 40))
     ready = admitted + timedelta(days=rng.randint(1, 2))
@@ -69,8 +71,13 @@ def person(rng: random.Random, now: datetime) -> list[Resource]:
             patient,
             {
                 "resourceType": "Patient",
-                "name": [{"family": f"Bench{rng.randrange(10**6)}"}],
-                "birthDate": "1940-01-01",
+                "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": _new_number(rng, taken)}],
+                "name": [{"family": f"Bench{rng.randrange(10**6)}", "given": ["Ward"]}],
+                # Spread as a city's are: registration compares a new person with everyone
+                # born on the same day, about 60 people a day in 2 million.
+                "birthDate": (
+                    date(1925, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+                ).isoformat(),
             },
         ),
         _post(
@@ -99,6 +106,13 @@ def person(rng: random.Random, now: datetime) -> list[Resource]:
     ]
 
 
+def _new_number(rng: random.Random, taken: set[str]) -> str:
+    while (number := generate(rng)) in taken:
+        pass
+    taken.add(number)
+    return number
+
+
 def _post(full_url: str, resource: Resource) -> Resource:
     return {
         "fullUrl": full_url,
@@ -108,10 +122,11 @@ def _post(full_url: str, resource: Resource) -> Resource:
 
 
 async def load(client: httpx.AsyncClient, episodes: int, seed: int) -> float:
-    rng, now = random.Random(seed), datetime.now(UTC)
+    rng, now, taken = random.Random(seed), datetime.now(UTC), set[str]()
     started = time.perf_counter()
     for first in range(0, episodes, BATCH):
-        entries = [e for _ in range(min(BATCH, episodes - first)) for e in person(rng, now)]
+        count = min(BATCH, episodes - first)
+        entries = [e for _ in range(count) for e in person(rng, now, taken)]
         answer = await client.post(
             "", json={"resourceType": "Bundle", "type": "transaction", "entry": entries}
         )

@@ -79,3 +79,21 @@ def test_given_residents_when_heart_rates_are_made_then_each_is_a_valid_observat
         "Patient/p2",
         "Patient/p3",
     }
+
+
+def test_given_people_waiting_when_made_then_each_is_valid_and_has_their_own_nhs_number() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    from bench.discharge_board import person
+    from shared.nhs_number import is_valid
+
+    rng, now, taken = random.Random(1), datetime.now(UTC), set[str]()
+    people = [person(rng, now, taken) for _ in range(300)]
+
+    numbers = [entries[0]["resource"]["identifier"][0]["value"] for entries in people]
+    assert len(set(numbers)) == 300 and all(is_valid(n) for n in numbers)
+    assert len({entries[0]["resource"]["birthDate"] for entries in people}) > 250
+    for entries in people:
+        for entry in entries:
+            validate(entry["resource"])
