@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import memory, performance_doc, subscription_latency, workload, wrk
+from bench import performance_doc, processes, subscription_latency, workload, wrk
 from bench.load import client_for
 from bench.report import save
 
@@ -45,7 +45,7 @@ LATENCY_CALLS = 30
 async def measure(args: argparse.Namespace) -> Figures:
     async with client_for(args.base, args.token, timeout=120) as client:
         people = await workload.sample(client, args.people)
-        watch = memory.Watch()
+        watch = processes.Watch()
         phases: Figures = {}
         for base, where in ((args.base, ""), *(((args.direct, "direct "),) if args.direct else ())):
             for name, what, lines in THROUGHPUT:
@@ -77,6 +77,7 @@ async def measure(args: argparse.Namespace) -> Figures:
             lambda n: _triage(client, people.ids[n]),
             calls=10,
         )
+        _settle()
         phases["subscription-delivery"] = await subscription_latency.measure(
             args.base, args.token, count=200, concurrency=4
         )
@@ -96,6 +97,7 @@ async def measure(args: argparse.Namespace) -> Figures:
 def _wrk(
     args: argparse.Namespace, base: str, what: str, lines: list[str], **kwargs: Any
 ) -> Figures:
+    _settle()
     print(f"  {what} ({base})...", file=sys.stderr, flush=True)
     return {
         "what": what,
@@ -109,6 +111,7 @@ async def _timed(
     what: str, call: Callable[[int], Awaitable[float | None]], calls: int = LATENCY_CALLS
 ) -> Figures:
     """``calls`` calls one after another; their milliseconds, or why it was not measured."""
+    _settle()
     print(f"  {what}...", file=sys.stderr, flush=True)
     timings = []
     for n in range(calls):
@@ -126,6 +129,13 @@ async def _timed(
         "p95_ms": round(timings[min(len(timings) - 1, int(0.95 * len(timings)))], 1),
         "max_ms": round(timings[-1], 1),
     }
+
+
+def _settle() -> None:
+    """Before a phase: until what the last one left behind is done (local servers only)."""
+    waited = processes.wait_until_quiet()
+    if waited > 5:
+        print(f"  (waited {waited:.0f} s for the services to finish earlier work)", file=sys.stderr)
 
 
 class _Unsupported(Exception):
