@@ -30,8 +30,9 @@ GATEWAY = "http://127.0.0.1:8080/fhir"
 RECORD = "http://127.0.0.1:8081/fhir"
 
 
-def start(data_dir: Path, database_url: str | None) -> subprocess.Popen[bytes]:
-    """OneStory on a fresh data folder (and database, when given), once it is healthy."""
+def start(data_dir: Path, database_url: str | None, without: list[str]) -> subprocess.Popen[bytes]:
+    """OneStory (but the domain services ``without``) on a fresh data folder (and database,
+    when given), once it is healthy."""
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     env = {
@@ -44,7 +45,10 @@ def start(data_dir: Path, database_url: str | None) -> subprocess.Popen[bytes]:
             env[f"ONESTORY_{name}"] = database_url
     log = (data_dir / "services.log").open("wb")
     system = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "shared.cli", "up", *(f"--without={name}" for name in without)],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -83,9 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="PostgreSQL for every service (default SQLite)")
     parser.add_argument("--seconds", type=int, default=15, help="per wrk phase")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        help="leave a domain service out (caseload reassesses a person on every Condition and "
+        "Encounter, so a large load keeps it busy long after)",
+    )
     args = parser.parse_args(argv)
     wrk.ensure_wrk()
-    system = start(args.data_dir, args.database_url)
+    system = start(args.data_dir, args.database_url, args.without)
     try:
         bearer = token(args.data_dir)
         label = "postgres" if args.database_url else "sqlite"

@@ -89,6 +89,11 @@ def section(figures: dict[str, Any], load: dict[str, Any] | None) -> str:
         + (f" (and directly `{figures['direct']}`)" if figures.get("direct") else "")
         + f", {figures['connections']} connections, {figures['seconds_per_phase']} s a phase.",
         f"Data: {data['total_of_these']:,} resources of the main types ({counts}).",
+        *(
+            [f"Services running: {', '.join(figures['services_here'])}."]
+            if figures.get("services_here")
+            else []
+        ),
         "",
         f"    {figures['command']}",
         "",

@@ -91,6 +91,7 @@ async def measure(args: argparse.Namespace) -> Figures:
         "data": size,
         "phases": phases,
         "resident_memory_mb": watch.stop(),
+        "services_here": sorted(processes.services()),
     }
 
 

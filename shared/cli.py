@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start every service on this machine")
     up.add_argument("--demo", action="store_true", help="load the Portsmouth demo population")
+    up.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=[s.name for s in SERVICES if s.name not in ("record", "gateway")],
+        help="leave a domain service out (repeatable), e.g. to load a population quickly",
+    )
     serve = commands.add_parser("serve", help="run one service in the foreground")
     serve.add_argument("service", choices=[s.name for s in SERVICES])
     serve.add_argument("--port", type=int)
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return migrate()
     if args.command == "serve":
         return serve_one(args.service, args.port)
-    return up_all(demo=args.demo)
+    return up_all(demo=args.demo, without=frozenset(args.without))
 
 
 def migrate() -> int:
@@ -153,19 +160,21 @@ def _variable(field: str) -> str:
     return f"ONESTORY_{field.upper()}"
 
 
-def up_all(*, demo: bool) -> int:
-    """Start each service as its own process, wait until healthy, stop all on Ctrl-C."""
+def up_all(*, demo: bool, without: frozenset[str] = frozenset()) -> int:
+    """Start each service (but those ``without``) as its own process, wait until healthy,
+    stop all on Ctrl-C."""
     if migrate() != 0:
         return 1
     settings = Settings()
     issuer = _development_issuer(settings)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the services too, as Ctrl-C does
+    started = [s for s in SERVICES if s.name not in without]
     processes = [
-        subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", s.name]) for s in SERVICES
+        subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", s.name]) for s in started
     ]
     try:
-        for service in SERVICES:
-            _wait_healthy(service)
+        for service in started:
+            _wait_healthy(service, {s.name for s in started})
         base = f"http://127.0.0.1:{SERVICES[-1].port}/fhir"
         if demo and issuer is not None:
             token = issuer.issue(
@@ -251,11 +260,12 @@ def issue_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_healthy(service: Service, timeout: float = 60.0) -> None:
-    """Until the service answers /health; the gateway, until it routes to every service."""
+def _wait_healthy(service: Service, names: set[str], timeout: float = 60.0) -> None:
+    """Until the service answers /health; the gateway, until it routes to every other one of
+    ``names``."""
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{service.port}/health"
-    others = {s.name for s in SERVICES if s.name != "gateway"}
+    others = names - {"gateway"}
     while time.monotonic() < deadline:
         try:
             health = httpx.get(url, timeout=1.0)
