@@ -60,6 +60,18 @@ def start(data_dir: Path, database_url: str | None, without: list[str]) -> subpr
     raise SystemExit(f"OneStory did not start in 2 minutes; see {data_dir / 'services.log'}")
 
 
+async def analyze(database_url: str) -> None:
+    """Fresh planner statistics after a bulk load. Autovacuum would gather them within a minute
+    or so; a phase started before that is planned on an empty table's figures."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
 def token(data_dir: Path) -> str:
     """A system token from the development issuer the started services trust."""
     from shared.auth.devissuer import DevIssuer
@@ -104,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                    "--label", label])  # fmt: skip
         if args.board_episodes:
             asyncio.run(discharge_board.load_only(GATEWAY, bearer, args.board_episodes))
+        if args.database_url:
+            asyncio.run(analyze(args.database_url))
         run.main(
             ["--base", GATEWAY, "--token", bearer, "--direct", RECORD,
              "--seconds", str(args.seconds), "--label", label]
