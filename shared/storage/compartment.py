@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.fhir.searchparams import params_for, patient_compartment
@@ -34,10 +34,17 @@ def _members(patient_id: str, types: tuple[str, ...]) -> ColumnElement[bool]:
         idx_reference.c.url.is_(None),
         tuple_(idx_reference.c.resource_type, idx_reference.c.param).in_(pairs),
     )
-    clauses: list[ColumnElement[bool]] = [resource.c.pk.in_(referring)] if pairs else []
-    if not types or "Patient" in types:
-        clauses.append(and_(resource.c.resource_type == "Patient", resource.c.id == patient_id))
-    return or_(*clauses) if clauses else resource.c.pk.is_(None)
+    itself = select(resource.c.pk).where(
+        resource.c.resource_type == "Patient", resource.c.id == patient_id
+    )
+    # One IN over both, never an OR of the two: an OR makes the database walk every resource.
+    parts = [
+        *([referring] if pairs else []),
+        *([itself] if not types or "Patient" in types else []),
+    ]
+    if not parts:
+        return resource.c.pk.is_(None)
+    return resource.c.pk.in_(union_all(*parts) if len(parts) > 1 else parts[0])
 
 
 def _filters(patient_id: str, types: tuple[str, ...], since: int | None) -> list[Any]:
