@@ -20,18 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.record.identity import registration
 from services.record.references import PendingReference, classify, localise, verify
-from services.record.subscriptions.matching import (
-    SubscriptionRegistry,
-    ensure_state,
-    matching,
-    matching_ids,
-    record_events,
-)
-from services.record.subscriptions.spec import SubscriptionSpec, read_spec
+from services.record.subscriptions.matching import SubscriptionRegistry
+from services.record.subscriptions.notifying import Notifier
+from services.record.subscriptions.spec import read_spec
 from shared.errors import FhirError, bad_request, conflict, not_found
 from shared.fhir.dates import micros_to_instant
 from shared.fhir.extract import extract
-from shared.fhir.indexvalues import IndexValues
 from shared.fhir.queryparser import parse_search
 from shared.fhir.searchquery import Criterion, SearchQuery
 from shared.fhir.validation import local_references, validate
@@ -86,12 +80,13 @@ class RecordWriter:
         self.base_url = base_url
         self.subscriptions = subscriptions
         self.pending: list[PendingReference] = []
-        self.events = 0  # subscription notifications this transaction queued
-        # The collecting subscriptions, read once a transaction (again after it writes one).
-        self._collecting: list[SubscriptionSpec] | None = None
         self.batch = writes.RowBatch() if batched else None
-        # A batched writer's creates, matched to subscriptions together (``_match_held``).
-        self._held: list[tuple[StoredResource, IndexValues]] = []
+        self.notifier = Notifier(connection, subscriptions, self.settle, hold_creates=batched)
+
+    @property
+    def events(self) -> int:
+        """Subscription notifications this transaction queued."""
+        return self.notifier.events
 
     async def create(
         self, body: dict[str, Any], *, if_none_exist: str | None = None, new_id: str | None = None
@@ -135,7 +130,7 @@ class RecordWriter:
     ) -> WriteResult:
         """Update (PUT) by id; creates the resource when the id is new (client-assigned)."""
         _check_body_identity(body, resource_type, resource_id)
-        await self._match_held()  # earlier creates are matched as they were written
+        await self.notifier.match_held()  # earlier creates are matched as they were written
         current = await writes.current_for_update(
             self.connection, resource_type, resource_id, lock=True
         )
@@ -157,7 +152,7 @@ class RecordWriter:
             index=index,
             batch=self.batch,
         )
-        await self._notify(stored, "update", index)
+        await self.notifier.changed(stored, "update", index)
         return WriteResult(stored, 200)
 
     async def conditional_update(
@@ -195,7 +190,7 @@ class RecordWriter:
 
     async def delete(self, resource_type: str, resource_id: str) -> WriteResult:
         """Delete by id; deleting what is already deleted is a no-op (204)."""
-        await self._match_held()
+        await self.notifier.match_held()
         current = await writes.current_for_update(
             self.connection, resource_type, resource_id, lock=True
         )
@@ -204,11 +199,11 @@ class RecordWriter:
         if current.deleted:
             return WriteResult(current, 204)
         await self._refuse_if_referenced(current)
-        matched = await self._matching(current)  # before its index rows go
+        matched = await self.notifier.matching(current)  # before its index rows go
         stored = await writes.mark_deleted(
             self.connection, current, last_updated=now_micros(), batch=self.batch
         )
-        self.events += await record_events(self.connection, matched, stored, "delete")
+        await self.notifier.record(matched, stored, "delete")
         return WriteResult(stored, 204)
 
     async def conditional_delete(self, resource_type: str, condition: str) -> WriteResult | None:
@@ -237,7 +232,7 @@ class RecordWriter:
         """Last in every writing transaction: held rows written and matched, local references
         resolved."""
         await self.settle()
-        await self._match_held()
+        await self.notifier.match_held()
         await verify(self.connection, self.pending)
         self.pending.clear()
 
@@ -250,67 +245,8 @@ class RecordWriter:
         stored = await writes.insert_new(
             self.connection, stamped, last_updated=last_updated, index=index, batch=self.batch
         )
-        await self._notify(stored, "create", index)
+        await self.notifier.changed(stored, "create", index)
         return WriteResult(stored, 201, created=True)
-
-    async def _notify(self, stored: StoredResource, method: str, index: IndexValues) -> None:
-        """Queue a notification for each subscription this version matches; a batched
-        writer's creates wait to be matched together."""
-        if self.batch is not None and method == "create" and stored.resource_type != "Subscription":
-            self._held.append((stored, index))
-            return
-        await self._match_held()
-        if stored.resource_type == "Subscription" and self.subscriptions is not None:
-            self.subscriptions.forget()
-            self._collecting = None
-            await ensure_state(self.connection, stored.id)
-        matched = await self._matching(stored, index)
-        self.events += await record_events(self.connection, matched, stored, method)
-
-    async def _matching(
-        self, stored: StoredResource, index: IndexValues | None = None
-    ) -> list[SubscriptionSpec]:
-        candidates = [
-            spec
-            for spec in await self._collecting_specs()
-            if spec.resource_type == stored.resource_type
-            and (index is None or spec.could_match(index))
-        ]
-        if not candidates:
-            return []
-        await self.settle()  # the criteria are searched over this version's index rows
-        return await matching(self.connection, candidates, stored)
-
-    async def _match_held(self) -> None:
-        """Match the held creates: one search per subscription for all it might match, then
-        their notifications in the order they were written."""
-        if not self._held:
-            return
-        held, self._held = self._held, []
-        matched: dict[str, set[str]] = {}
-        for spec in await self._collecting_specs():
-            ids = [
-                stored.id
-                for stored, index in held
-                if stored.resource_type == spec.resource_type and spec.could_match(index)
-            ]
-            if ids:
-                await self.settle()
-                matched[spec.id] = await matching_ids(self.connection, spec, ids)
-        specs = {spec.id: spec for spec in await self._collecting_specs()}
-        for stored, _ in held:
-            met = [specs[name] for name, ids in matched.items() if stored.id in ids]
-            if met:
-                self.events += await record_events(self.connection, met, stored, "create")
-
-    async def _collecting_specs(self) -> list[SubscriptionSpec]:
-        """The collecting subscriptions, read once a transaction (again after it writes one)."""
-        if self.subscriptions is None:
-            return []
-        if self._collecting is None:
-            await self.settle()  # a Subscription this transaction wrote is read back
-            self._collecting = await self.subscriptions.collecting(self.connection)
-        return self._collecting
 
     def _stamp(self, body: dict[str, Any], version: int) -> tuple[dict[str, Any], int]:
         """The body as stored: id and meta first, validated, its references noted."""
