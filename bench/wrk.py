@@ -22,10 +22,10 @@ def ensure_wrk() -> str:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("Installing wrk from Debian's packages...", flush=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL
+        installed = subprocess.run(
+            ["apt-get", "install", "-y", "-q", "wrk"], stdout=subprocess.DEVNULL, check=False
         )
-        found = shutil.which("wrk")
+        found = shutil.which("wrk") if installed.returncode == 0 else None
     if not found:
         raise SystemExit("The benchmark needs wrk: sudo apt-get install wrk")
     return found
